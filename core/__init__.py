@@ -1,0 +1,1 @@
+"""battkg core."""

@@ -1,0 +1,190 @@
+"""The contract between vendor-format readers and the shared record path.
+
+Every reader module (``ingest/<technique>/<vendor>_<format>.py``) exposes
+
+* ``READER = ReaderInfo(...)``: id, technique, suffixes and magic bytes, so
+  detection is data and the module import stays cheap;
+* ``read(path: Path, **options) -> ParsedFile``: heavy imports go inside it.
+
+A reader knows nothing about RDF, HDF5 or the store.  It returns arrays with
+their quantity key and unit (keys are the friendly JSON-LD keys of
+``ontology/battkg.ttl``, units are pint unit strings), scalar quantities,
+normalised metadata and every vendor key it did not map, verbatim, in
+``raw_metadata``.  The technique module turns that into a record.
+
+Quantity keys used by readers (all defined in ``ontology/battkg.ttl``):
+
+===================  ====================================  ===============
+key                  meaning                               typical unit
+===================  ====================================  ===============
+TwoTheta             scattering angle 2θ                   degree
+DiffractionIntensity detector counts (or cps)              count, count/s
+IntensityUncertainty standard uncertainty of the above     count
+Wavelength           radiation wavelength                  angstrom
+BindingEnergy        photoelectron binding energy          eV
+KineticEnergy        photoelectron kinetic energy          eV
+RamanShift           Raman shift                           1/cm
+Wavenumber           IR wavenumber                         1/cm
+SpectralIntensity    counts of a spectrum                  count
+Absorbance           absorbance (dimensionless)            dimensionless
+Transmittance        transmittance                         percent
+Reflectance          reflectance                           percent
+Time                 time                                  s
+CellVoltage          cell voltage                          V
+CellCurrent          cell current                          A
+ChargingCapacity     charge capacity                       A*h
+DischargingCapacity  discharge capacity                    A*h
+CycleIndex           cycle number                          dimensionless
+ThermodynamicTemperature temperature                       K
+Frequency            frequency                             Hz
+RealImpedance        Re(Z)                                 ohm
+NegativeImaginaryImpedance −Im(Z)                          ohm
+ImpedanceModulus     |Z|                                   ohm
+ImpedancePhase       phase of Z                            degree
+===================  ====================================  ===============
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+import numpy as np
+
+from battkg.errors import FormatError
+
+
+@dataclass
+class ArrayData:
+    """One bulk array destined for HDF5 (never for the graph)."""
+
+    name: str
+    values: np.ndarray
+    quantity: str
+    unit: str
+    description: str = ""
+
+
+@dataclass
+class ScalarQuantity:
+    """One value with a unit, destined for the graph (value + unit node)."""
+
+    quantity: str
+    value: float
+    unit: str
+    label: str | None = None  # e.g. "Kα1" when several quantities share a class
+
+
+@dataclass
+class Block:
+    """A self-contained data block: one scan, one XPS region, one spectrum."""
+
+    name: str
+    arrays: list[ArrayData] = field(default_factory=list)
+    quantities: list[ScalarQuantity] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def array(self, name: str) -> ArrayData:
+        for arr in self.arrays:
+            if arr.name == name:
+                return arr
+        raise KeyError(f"block {self.name!r} has no array {name!r}")
+
+
+@dataclass
+class ParsedFile:
+    """What a reader returns: everything it understood and everything it kept.
+
+    ``metadata`` uses these normalised keys where the file has them:
+    ``sample_name``, ``operator``, ``instrument``, ``start_time`` and
+    ``end_time`` (timezone-aware ``datetime`` when the file says so),
+    ``comment``; technique-specific keys are documented by each reader.
+    """
+
+    format_id: str
+    blocks: list[Block]
+    quantities: list[ScalarQuantity] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    raw_metadata: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def n_points(self) -> int:
+        return sum(int(b.arrays[0].values.shape[-1]) for b in self.blocks if b.arrays)
+
+    def start_time(self) -> datetime | None:
+        value = self.metadata.get("start_time")
+        return value if isinstance(value, datetime) else None
+
+
+@dataclass(frozen=True)
+class ReaderInfo:
+    """Declarative description of a reader, used for detection and listing."""
+
+    id: str  # namespaced, e.g. "xrd.panalytical.xrdml"
+    technique: str  # "xrd", "xps", ...
+    suffixes: tuple[str, ...]
+    description: str
+    magic: tuple[bytes, ...] = ()  # prefixes of the file's first bytes
+    # Optional content test on the first 64 KiB for formats without magic.
+    sniff: Callable[[bytes], bool] | None = None
+    priority: int = 50  # lower wins when several readers claim a file
+
+
+@dataclass(frozen=True)
+class Reader:
+    info: ReaderInfo
+    module: ModuleType
+
+    def read(self, path: Path, **options: Any) -> ParsedFile:
+        return self.module.read(Path(path), **options)
+
+
+def readers_for(technique: str) -> list[Reader]:
+    """All built-in readers of one technique (found by package scan)."""
+    package = importlib.import_module(f"battkg.ingest.{technique}")
+    found: list[Reader] = []
+    for mod in pkgutil.iter_modules(package.__path__):
+        if mod.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{mod.name}")
+        info = getattr(module, "READER", None)
+        if isinstance(info, ReaderInfo):
+            found.append(Reader(info, module))
+    return sorted(found, key=lambda r: (r.info.priority, r.info.id))
+
+
+def detect_reader(technique: str, path: Path, format_id: str | None = None) -> Reader:
+    """Pick the reader for ``path``: by explicit id, then content, then suffix."""
+    candidates = readers_for(technique)
+    if format_id:
+        for reader in candidates:
+            if reader.info.id == format_id or reader.info.id.endswith("." + format_id):
+                return reader
+        known = ", ".join(r.info.id for r in candidates)
+        raise FormatError(path, f"unknown format '{format_id}' for {technique}; known: {known}")
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError as exc:
+        raise FormatError(path, f"cannot open file: {exc.strerror or exc}") from exc
+    if not head:
+        raise FormatError(path, "file is empty")
+    suffix = "".join(Path(path).suffixes[-1:]).lower()
+    by_magic = [r for r in candidates if r.info.magic and any(head.startswith(m) for m in r.info.magic)]
+    by_sniff = [r for r in candidates if r.info.sniff is not None and r.info.sniff(head)]
+    for group in (by_magic, by_sniff):
+        if group:
+            # Prefer a content match that also agrees on the suffix.
+            agreeing = [r for r in group if suffix in r.info.suffixes]
+            return (agreeing or group)[0]
+    by_suffix = [r for r in candidates if suffix in r.info.suffixes]
+    if by_suffix:
+        return by_suffix[0]
+    known = ", ".join(f"{r.info.id} ({' '.join(r.info.suffixes)})" for r in candidates)
+    raise FormatError(path, f"no {technique} reader recognises this file; known formats: {known}")
