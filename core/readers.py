@@ -78,6 +78,7 @@ class ScalarQuantity:
     value: float
     unit: str
     label: str | None = None  # e.g. "Kα1" when several quantities share a class
+    block: str | None = None  # set by the record path for block-level quantities
 
 
 @dataclass

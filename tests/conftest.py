@@ -48,3 +48,13 @@ def manifest_entries(technique: str, *, suffixes: tuple[str, ...] | None = None,
 
 def sample_path(entry: dict[str, Any]) -> Path:
     return SAMPLES / entry["path"]
+
+
+@pytest.fixture
+def repo(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh on-disk store (embedded Oxigraph + blob directory)."""
+    from battkg.store import open_repository
+
+    repository = open_repository(tmp_path / "store")
+    yield repository
+    repository.close()

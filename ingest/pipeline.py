@@ -1,0 +1,209 @@
+"""The one ingest path every technique uses.
+
+Order matters for atomicity (nothing half-written on any failure):
+
+1. checksum the raw file → deterministic record id; an existing record → "exists", nothing changes;
+2. detect the reader and parse (FormatError on bad input);
+3. the technique checks and derives; user metadata is merged (the file wins, conflicts are reported);
+4. arrays are written to a *staged* HDF5 file (not yet in the blob store);
+5. the JSON-LD record is built, parsed to quads and SHACL-validated (ShapeViolation);
+6. only now blobs enter the store (raw file, HDF5), tracked by a BlobTransaction;
+7. the named graph is written in one transaction; if that fails, the blobs this ingest added are removed.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from battkg.arrays import write_blocks
+from battkg.blobs import BlobTransaction, sha256_file
+from battkg.errors import FormatError, MetadataError
+from battkg.readers import ParsedFile, ScalarQuantity, detect_reader
+from battkg.record import RecordInputs, build_record, compute_record_id, jsonld_to_quads, record_iri
+from battkg.store import Repository
+from battkg.validation import validate_graph
+
+from battkg.ingest.technique import UserMetadata, technique
+
+_MEDIA_TYPES = {
+    ".xy": "text/plain", ".xye": "text/plain", ".dat": "text/plain", ".csv": "text/csv", ".txt": "text/plain",
+    ".xrdml": "application/xml", ".brml": "application/zip", ".rasx": "application/zip",
+    ".raw": "application/octet-stream", ".nxs": "application/x-hdf5", ".h5": "application/x-hdf5",
+}
+
+
+@dataclass
+class IngestResult:
+    record_id: str
+    record_iri: str
+    created: bool  # False when the identical record already existed
+    path: Path
+    format_id: str | None = None
+    n_triples: int = 0
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _merge_quantities(from_file: list[ScalarQuantity], from_user: list[ScalarQuantity],
+                      warnings: list[str]) -> list[ScalarQuantity]:
+    """File values win over user defaults; a disagreement is reported, not silently dropped."""
+    from battkg.units import convert
+
+    merged = list(from_file)
+    for user_q in from_user:
+        same = [q for q in from_file if q.quantity == user_q.quantity and (q.label or "") == (user_q.label or "")]
+        if not same:
+            merged.append(user_q)
+            continue
+        file_q = same[0]
+        try:
+            in_file_unit = float(convert(user_q.value, user_q.unit, file_q.unit))
+        except MetadataError:
+            in_file_unit = float("nan")
+        if not abs(in_file_unit - file_q.value) <= 1e-6 * max(1.0, abs(file_q.value)):
+            warnings.append(
+                f"conflict: {user_q.quantity}{' ' + user_q.label if user_q.label else ''} given as "
+                f"{user_q.value} {user_q.unit}, but the file says {file_q.value} {file_q.unit}; the file's value is kept"
+            )
+    return merged
+
+
+def _metadata_conflicts(parsed: ParsedFile, user: UserMetadata, warnings: list[str]) -> None:
+    for key, given in (("sample_name", user.sample), ("operator", user.operator), ("instrument", user.instrument)):
+        in_file = parsed.metadata.get(key)
+        if given and in_file and str(in_file).strip() != str(given).strip():
+            warnings.append(f"note: the file names {key.replace('_', ' ')} {in_file!r}; the record uses {given!r} as given")
+
+
+def ingest_file(
+    repo: Repository,
+    technique_key: str,
+    path: Path,
+    user: UserMetadata,
+    *,
+    format_id: str | None = None,
+    reader_options: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Ingest one file as one record; see the module docstring for the guarantees."""
+    path = Path(path)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    if not path.is_file():
+        raise FormatError(path, "no such file")
+    tech = technique(technique_key)
+    raw_ref = sha256_file(path)
+    options = {"user": user.identity_options(), "format": format_id, "reader": reader_options or {}}
+    record_id = compute_record_id(technique_key, raw_ref.sha256, options)
+    iri = record_iri(record_id)
+    if repo.graphs.has_graph(iri):
+        return IngestResult(record_id, iri, False, path)
+
+    t = time.perf_counter()
+    reader = detect_reader(technique_key, path, format_id)
+    parsed = reader.read(path, **(reader_options or {}))
+    timings["parse"] = time.perf_counter() - t
+
+    warnings = list(parsed.warnings)
+    tech.check(parsed, user, path)
+    derived = tech.derive(parsed, user)
+    warnings += derived.warnings
+    _metadata_conflicts(parsed, user, warnings)
+    sample = user.sample or parsed.metadata.get("sample_name")
+    if not sample:
+        raise MetadataError("sample", "no sample name: give --sample (the file does not name one)", source=str(path))
+    parameters = _merge_quantities(list(parsed.quantities), list(user.quantities), warnings)
+    for block in parsed.blocks:
+        for quantity in block.quantities:
+            parameters.append(ScalarQuantity(quantity.quantity, quantity.value, quantity.unit, quantity.label,
+                                             block=block.name))
+    parameters += derived.parameters
+
+    staged = repo.blobs.staging_path(".h5")
+    blobs = BlobTransaction(repo.blobs)
+    try:
+        t = time.perf_counter()
+        arrays = write_blocks(staged, parsed.blocks, attrs={"battkg_record": record_id, "format": reader.info.id})
+        arrays_ref = sha256_file(staged)
+        timings["hdf5"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        inputs = RecordInputs(
+            technique=technique_key,
+            record_id=record_id,
+            title=tech.title(parsed, user, path),
+            activity_types=tech.types_for(parsed, user),
+            observables=list(tech.observables),
+            sample=str(sample),
+            material=user.material,
+            operator=user.operator or parsed.metadata.get("operator"),
+            instrument=user.instrument or parsed.metadata.get("instrument"),
+            access=user.access,
+            success=user.success,
+            rating=user.rating,
+            parameters=parameters,
+            outputs=derived.outputs,
+            raw=raw_ref,
+            raw_name=path.name,
+            raw_media_type=_MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+            or "application/octet-stream",
+            format_id=reader.info.id,
+            arrays_blob=arrays_ref,
+            arrays=arrays,
+            started=parsed.metadata.get("start_time") if isinstance(parsed.metadata.get("start_time"), datetime) else None,
+            ended=parsed.metadata.get("end_time") if isinstance(parsed.metadata.get("end_time"), datetime) else None,
+            options=options,
+            raw_metadata=parsed.raw_metadata,
+            extra_activity=derived.activity,
+            warnings=warnings,
+            revises=user.revises,
+            created=now or datetime.now(timezone.utc),
+        )
+        document = build_record(inputs)
+        timings["build"] = time.perf_counter() - t
+        t = time.perf_counter()
+        quads = jsonld_to_quads(document, iri)
+        timings["jsonld_to_rdf"] = time.perf_counter() - t
+        t = time.perf_counter()
+        validate_graph(quads, iri, source=str(path))
+        timings["shacl"] = time.perf_counter() - t
+
+        t = time.perf_counter()
+        blobs.put_file(path)
+        blobs.adopt(staged)
+        repo.graphs.put_graph(iri, quads)
+        timings["commit"] = time.perf_counter() - t
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        blobs.rollback()
+        raise
+    timings["total"] = time.perf_counter() - t0
+    return IngestResult(record_id, iri, True, path, reader.info.id, len(quads), warnings, timings)
+
+
+def load_sidecar(path: Path) -> dict[str, Any]:
+    """Read a YAML or JSON sidecar metadata file (see README: "Metadata files")."""
+    text = path.read_text()
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ModuleNotFoundError as exc:  # pragma: no cover - pyyaml is a dependency
+            raise MetadataError("sidecar", "PyYAML is needed to read YAML metadata files") from exc
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise MetadataError("sidecar", f"not valid YAML: {exc}", source=str(path)) from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise MetadataError("sidecar", f"not valid JSON: {exc}", source=str(path)) from None
+    if not isinstance(data, dict):
+        raise MetadataError("sidecar", "must be a mapping of field names to values", source=str(path))
+    return data

@@ -1,0 +1,1 @@
+"""XPS readers: VAMAS, PHI MultiPak .spe, Scienta SES text, SPECS Prodigy .xy."""
