@@ -6,7 +6,6 @@ Oxigraph's native writers with content negotiation, ``/healthz``.
 Records, uploads, access control and export come with the API issue.
 """
 
-from __future__ import annotations
 
 import re
 from typing import Annotated
@@ -41,7 +40,7 @@ def _negotiate(accept: str, table: dict, default: str) -> tuple[str, object]:
     return default, table[default]
 
 
-def create_app(location: str | None = None, repo: Repository | None = None) -> FastAPI:
+def create_app(location: "str | None" = None, repo: "Repository | None" = None) -> FastAPI:
     """Build the app over the store at ``location`` (or an already open repository)."""
     app = FastAPI(title="battkg", version=__version__,
                   description="Battery research knowledge graph: SPARQL 1.1 endpoint")

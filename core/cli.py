@@ -321,7 +321,7 @@ def validate(path: Path = typer.Argument(..., help="A JSON-LD record (as exporte
         raise typer.Exit(1)
     records = {q.subject.value for q in quads
                if q.predicate.value == "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-               and q.object.value == "https://w3id.org/battkg/vocab#Record"}
+               and q.object.value == "https://w3id.org/battkg/vocab#GraphRecord"}
     if not records:
         err.print(f"[bold red]error:[/] {escape(str(path))}: no battkg:Record in the document")
         raise typer.Exit(1)

@@ -313,7 +313,7 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
     if inputs.raw_metadata:
         record["rawMetadata"] = _jsonable(inputs.raw_metadata)
     if inputs.warnings:
-        record["warning"] = list(inputs.warnings)
+        record["ingestWarning"] = list(inputs.warnings)
     nodes.insert(0, record)
     return {"@context": context(), "@graph": nodes}
 

@@ -129,6 +129,10 @@ class OxigraphStore(GraphStore):
                 self._store.flush()
             except OSError:
                 pass
+        if self.path is not None:
+            # Dropping the last reference closes RocksDB and releases its lock, so the
+            # same process (tests, notebooks) can open the store again.
+            self._store = ox.Store()
 
 
 class Repository:

@@ -303,3 +303,37 @@ def search(text: str, reference_dir: Path | None = None, limit: int = 25) -> lis
         return (0 if exact else 1, 0 if hit.source.startswith("battkg") else 1, len(hit.label))
 
     return sorted(hits, key=rank)[:limit]
+
+
+def owl_check() -> list[str]:
+    """Load the application ontology with owlready2 and report structural problems.
+
+    Checks that it is loadable as OWL (via RDF/XML, since owlready2 reads no
+    Turtle) and that every battkg class is linked to something upstream
+    (a named superclass or a SKOS mapping).  Returns problems as sentences.
+    """
+    import tempfile
+
+    import owlready2
+    import rdflib
+
+    graph = rdflib.Graph()
+    graph.parse(ONTOLOGY_PATH, format="turtle")
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "battkg.owl"
+        graph.serialize(path, format="xml")
+        world = owlready2.World()
+        onto = world.get_ontology(path.as_uri()).load()
+        for cls in onto.world.classes():
+            if not cls.iri.startswith(BATTKG):
+                continue
+            parents = [p for p in cls.is_a if isinstance(p, owlready2.ThingClass) and p is not owlready2.Thing]
+            mapped = graph.value(rdflib.URIRef(cls.iri), rdflib.URIRef(SKOS + "broadMatch")) or graph.value(
+                rdflib.URIRef(cls.iri), rdflib.URIRef(SKOS + "closeMatch"))
+            if not parents and mapped is None:
+                problems.append(f"battkg class {cls.name} has neither a superclass nor a SKOS mapping to EMMO")
+            if cls in cls.ancestors(include_self=False):
+                problems.append(f"battkg class {cls.name} is its own ancestor (subclass cycle)")
+        world.close()
+    return problems

@@ -56,7 +56,7 @@ def test_provenance_and_status(repo, tmp_path: Path) -> None:
     result = ingest(repo, write_xy(tmp_path / "p.xy"))
     ask = repo.graphs.query(f"""
         ASK {{ GRAPH <{result.record_iri}> {{
-          <{result.record_iri}> a battkg:Record ; battkg:status "active" ; battkg:accessLevel "public" ;
+          <{result.record_iri}> a battkg:GraphRecord ; battkg:status "active" ; battkg:accessLevel "public" ;
               prov:wasGeneratedBy ?ingest ; battkg:describes ?m ; dcat:distribution ?raw .
           ?ingest a battkg:IngestActivity ; prov:used ?raw ; prov:wasAssociatedWith ?sw .
           ?sw a prov:SoftwareAgent ; battkg:softwareVersion ?version .

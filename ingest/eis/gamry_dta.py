@@ -187,8 +187,9 @@ def read(path: Path, *, include_ocv: bool = False, **options: Any) -> ParsedFile
     roles = map_columns(names)
     missing = [r for r in (FREQUENCY, REAL, IMAG) if r not in roles]
     if missing:
-        raise FormatError(path, f"ZCURVE has no column for {', '.join(ROLE_TITLES[m] for m in missing)} (columns: {' '.join(names)})",
-                          line=start - 1, field="ZCURVE", reader=READER.id)
+        what = ", ".join(ROLE_TITLES[m] for m in missing)
+        raise FormatError(path, f"ZCURVE has no column for {what} (columns: {' '.join(names)})", line=start - 1, field="ZCURVE",
+                          reader=READER.id)
     decimal_comma = any("," in lines[i] for i in range(start, min(end, start + 5)))
     data = parse_rows(path, lines, start, end, len(names), READER.id, delimiter="\t",
                       decimal_comma=decimal_comma)

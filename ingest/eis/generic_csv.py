@@ -25,7 +25,8 @@ Schema
 Options
     ``columns``: role -> column name or 0-based index, overriding detection.
     Roles are ``frequency``, ``real``, ``minus_imag`` (the column holds −Im Z)
-    or ``imag`` (it holds Im Z), ``modulus``, ``phase``.
+    or ``imag`` (it holds Im Z), ``modulus``, ``phase``; roles not given are
+    still detected from the names.
 
 Metadata
     Header lines verbatim in ``raw_metadata['header_lines']`` and as pairs in
@@ -103,6 +104,7 @@ def read(path: Path, *, columns: Mapping[str, str | int] | None = None, **option
     ncols = table.columns.shape[0]
     warnings: list[str] = []
     names = table.column_names
+    names_line = table.first_data_line - 1 if names else None  # 1-based line of the column names
     if not names:
         # textdata only names columns from the line right above the numbers: look
         # further up for a line that names a frequency column.
@@ -111,6 +113,7 @@ def read(path: Path, *, columns: Mapping[str, str | int] | None = None, **option
                             if FREQUENCY in map_columns(split(table.header_lines[i]))), None)
         if names_index is not None:
             names = [c.strip().strip('"') for c in split(table.header_lines[names_index])]
+            names_line = names_index + 1
             for index in range(names_index + 1, len(table.header_lines)):
                 # A broken first data row lands in the header (the table starts at the
                 # first all-numeric row): report it as the data error it is.
@@ -120,22 +123,30 @@ def read(path: Path, *, columns: Mapping[str, str | int] | None = None, **option
             if len(names) != ncols:
                 raise FormatError(path, f"{len(names)} column names for {ncols} data columns",
                                   line=names_index + 1, reader=READER.id)
-    if columns:
-        roles = _resolve(path, columns, names, ncols)
-    elif names:
+    if names:
         roles = map_columns(names)
+    elif columns:
+        roles = {}
     else:
         roles = {FREQUENCY: 0, REAL: 1, MINUS_IMAG: 2}
         warnings.append("no column-name line: columns 1-3 taken as frequency (Hz), Re(Z) (ohm), −Im(Z) (ohm)")
+    if columns:
+        # An explicit mapping overrides detection role by role; naming either imaginary
+        # role replaces both detected ones, since the caller has decided the sign.
+        explicit = _resolve(path, columns, names, ncols)
+        if IMAG in explicit or MINUS_IMAG in explicit:
+            roles.pop(IMAG, None)
+            roles.pop(MINUS_IMAG, None)
+        roles.update(explicit)
     if IMAG in roles and MINUS_IMAG in roles:
         del roles[IMAG]  # a file with both: −Im(Z) is what we store, take it as is
     imag_role = MINUS_IMAG if MINUS_IMAG in roles else IMAG
     missing = [r for r in (FREQUENCY, REAL) if r not in roles] + ([] if imag_role in roles else [IMAG])
     if missing:
-        line = table.first_data_line - 1 if names else None
-        raise FormatError(path, f"cannot find the {', '.join(ROLE_TITLES[m] for m in missing)} column(s) among {names}; pass "
+        what = ", ".join(ROLE_TITLES[m] for m in missing)
+        raise FormatError(path, f"cannot find the {what} column(s) among {names}; pass "
                           "columns={'frequency': ..., 'real': ..., 'minus_imag' or 'imag': ...}",
-                          line=line, reader=READER.id)
+                          line=names_line, reader=READER.id)
 
     def column(role: str) -> np.ndarray:
         values = table.columns[roles[role]]

@@ -125,7 +125,9 @@ def read(path: Path, **options: Any) -> ParsedFile:
     else:
         raise FormatError(path, "not a ZPlot file: the first line must be 'ZPLOT2 ASCII' or the column names",
                           line=1, reader=READER.id)
-    names = [n.strip() for n in lines[names_index].strip().split("\t") if n.strip()]
+    # Tab-separated as written by ZPlot; some exports use ", " (impedance.py accepts both).
+    delimiter = "\t" if "\t" in lines[names_index] else ","
+    names = [n.strip() for n in lines[names_index].strip().split(delimiter) if n.strip()]
     roles = map_columns(names)
     imag_role = MINUS_IMAG if MINUS_IMAG in roles else IMAG
     missing = [r for r in (FREQUENCY, REAL) if r not in roles] + ([] if imag_role in roles else [IMAG])
@@ -135,7 +137,7 @@ def read(path: Path, **options: Any) -> ParsedFile:
     end = len(lines)
     while end > data_start and not lines[end - 1].strip():
         end -= 1
-    data = parse_rows(path, lines, data_start, end, len(names), READER.id, delimiter="\t")
+    data = parse_rows(path, lines, data_start, end, len(names), READER.id, delimiter=delimiter)
     minus_imag = data[roles[imag_role]] if imag_role == MINUS_IMAG else -data[roles[imag_role]]
     arrays = spectrum_arrays(path, READER.id, data[roles[FREQUENCY]], data[roles[REAL]], minus_imag,
                              first_line=data_start + 1)

@@ -5,10 +5,11 @@ Usage
     ``store_positions=True`` keeps coordinates.
 
 Schema
-    Parsed by MDAnalysis (``ATOM``/``HETATM`` records, ``MODEL``/``ENDMDL``
-    frames, ``CRYST1`` box).  A ``CRYST1`` of 1 Å × 1 Å × 1 Å, the PDB
-    placeholder for "no unit cell", gives no box (MDAnalysis already maps
-    it to no dimensions).  This reader first checks that the file has ATOM or
+    Atoms and coordinates parsed by MDAnalysis (``ATOM``/``HETATM``
+    records, ``MODEL``/``ENDMDL`` frames); ``CRYST1`` boxes parsed here,
+    because MDAnalysis 2.11 loses a header ``CRYST1`` in multi-model files.
+    A ``CRYST1`` of 1 Å × 1 Å × 1 Å, the PDB placeholder for "no unit cell",
+    gives no box.  This reader first checks that the file has ATOM or
     HETATM records and that every MODEL has the same atom count, naming the
     line otherwise.
 
@@ -89,6 +90,29 @@ def _check(path: Path, lines: list[str]) -> tuple[int, int]:
     return counts[0], len(counts)
 
 
+def _boxes(path: Path, lines: list[str], n_models: int) -> list[np.ndarray | None]:
+    """Box of every model from CRYST1 records (MDAnalysis 2.11 drops a header CRYST1 for multi-model files).
+
+    A CRYST1 before the first MODEL applies to all models; one inside a model
+    applies from that model on.  1 Å × 1 Å × 1 Å is the PDB "no cell" placeholder.
+    """
+    boxes: list[np.ndarray | None] = []
+    current: np.ndarray | None = None
+    for number, line in enumerate(lines, start=1):
+        record = line[:6].strip()
+        if record == "CRYST1":
+            try:
+                dims = np.array([float(line[a:b]) for a, b in ((6, 15), (15, 24), (24, 33), (33, 40), (40, 47),
+                                                               (47, 54))])
+            except ValueError:
+                raise FormatError(path, "CRYST1 record needs a, b, c, α, β, γ in columns 7-54", line=number,
+                                  reader=READER.id) from None
+            current = None if np.allclose(dims[:3], 1.0) else dims
+        elif record == "ENDMDL":
+            boxes.append(current)
+    return boxes if boxes else [current] * n_models
+
+
 def read(path: Path, *, topology: Path | None = None, store_positions: bool = False,
          **options: Any) -> ParsedFile:
     """Read a PDB file (see the module docstring)."""
@@ -111,10 +135,9 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     else:
         species, source = [str(n) for n in atoms.names], "atom name as written"
     frames = FrameSet(n_atoms=n_atoms, n_frames=n_models, species=species, species_source=source)
-    for ts in universe.trajectory:
-        dims = ts.dimensions
-        frames.boxes.append(None if dims is None else np.asarray(dims, dtype=np.float64))
-        if store_positions:
+    frames.boxes = _boxes(path, lines, n_models)
+    if store_positions:
+        for ts in universe.trajectory:
             frames.positions.append(np.asarray(ts.positions, dtype=np.float64))
     frames.periodic = frames.boxes[0] is not None
     raw: dict[str, Any] = {}

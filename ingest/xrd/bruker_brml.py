@@ -10,7 +10,9 @@ Schema
     ``Experiment<N>/DataContainer.xml`` (``RawDataReferenceList``; without it
     every ``RawData<k>.xml`` member is read).  One :class:`Block` per
     ``DataRoute`` of each ``RawData<k>.xml`` (``RouteFlag="Measured"`` routes
-    only when the file has any).  Each ``<Datum>`` is one comma-separated
+    only when the file has any), named after the member
+    (``Experiment0_RawData0``, ``_route<i>`` for further routes).  Each
+    ``<Datum>`` is one comma-separated
     row; the ``<DataViews>`` say what each column is:
 
     * ``two_theta`` (TwoTheta, degree): the ``TwoTheta`` field of the
@@ -44,11 +46,12 @@ Metadata
     is kept in ``raw_metadata['absorption_factor']``.
 
 Known gaps
-    Area-detector frames and reciprocal-space maps (several RawData members
-    of one 2-D measurement, ``MeasurementPoints`` = 1) are read as separate
-    1-point-per-frame blocks only if they carry a 2θ column; otherwise they
-    raise :class:`FormatError`.  Old BRML files without ``<DataViews>`` are
-    refused rather than read with guessed column positions.
+    Reciprocal-space maps and area-detector measurements (one RawData member
+    per frame) are not assembled into 2-D data: each member becomes its own
+    block, and members without a 2θ column or axis raise
+    :class:`FormatError`.  Old BRML files without ``<DataViews>`` are refused
+    rather than read with guessed column positions.  Only the first tube
+    found gives the source quantities.
 
 Sample files
     ``shared/samples/xrd/fairmat_23-012-AG_2thomegascan_long.brml``
@@ -268,7 +271,8 @@ def _route_block(route: ET.Element, member: str, index: int, path: Path, warning
         if np.any(factors != 1):
             raw.setdefault("absorption_factor", {})[field] = factors.tolist()
             block_meta["intensity_correction"] = "stored counts already include the absorber factor"
-    return pattern_block(path, READER.id, f"{Path(member).stem}_route{index}" if index else Path(member).stem,
+    stem = member[:-len(".xml")].replace("/", "_")  # Experiment0_RawData0: unique across experiments
+    return pattern_block(path, READER.id, f"{stem}_route{index}" if index else stem,
                          two_theta, intensity, unit, extra=extra, metadata=block_meta, quantities=quantities,
                          field=field)
 

@@ -435,6 +435,10 @@ def _read_v4(buf: _Buffer, warnings: list[str], raw: dict[str, Any]) -> tuple[li
     offset = V4_FIRST_SEGMENT
     index = 0
     while offset < len(buf.data):
+        if blocks and not buf.data[offset:].strip(b"\x00"):
+            # Zero padding after the last range is not another range.
+            warnings.append(f"{len(buf.data) - offset} zero byte(s) after the last range ignored")
+            break
         buf.need(offset, 4, f"segment at byte {offset}")
         kind = struct.unpack_from("<I", buf.data, offset)[0]
         if kind not in (0, 160):

@@ -325,6 +325,10 @@ def read(path: Path, **options: object) -> ParsedFile:
             detail = "; ".join(reasons) if reasons else "no NXdata group"
             raise FormatError(path, f"no NXdata with a 1-D signal over a 2θ axis ({detail})", reader=READER.id)
         group, signal, axis = chosen
+        for dataset, label in ((axis, "2θ axis"), (signal, "signal")):
+            if dataset.dtype.kind not in "fiu":
+                raise FormatError(path, f"{label} holds non-numeric data (dtype {dataset.dtype})", field=dataset.name,
+                                  reader=READER.id)
         two_theta = f.values(axis).astype(np.float64)
         intensity = f.values(signal).astype(np.float64)
         axis_unit = (_attr(axis, "units") or "").lower()

@@ -231,7 +231,8 @@ def _two_theta(x: _Xml, points: ET.Element, n: int, field: str) -> tuple[np.ndar
 
 
 def _block(x: _Xml, points: ET.Element, field: str, name: str, block_meta: dict[str, Any],
-           quantities: list[ScalarQuantity], warnings: list[str]) -> Block:
+           quantities: list[ScalarQuantity]) -> Block:
+    """One ``<dataPoints>`` as a checked block."""
     intensities = x.find(points, "intensities")
     counts = x.find(points, "counts")
     element = intensities if intensities is not None else counts
@@ -322,7 +323,9 @@ def read(path: Path, **options: object) -> ParsedFile:
         for si, scan in enumerate(scans):
             field = f"{where}/scan[{si}]"
             header = x.find(scan, "header")
-            block_meta: dict[str, Any] = {"measurement_type": measurement.get("measurementType")}
+            block_meta: dict[str, Any] = {}
+            if measurement.get("measurementType"):
+                block_meta["measurement_type"] = measurement.get("measurementType")
             mode = scan.get("mode")
             if mode:
                 block_meta["scan_mode"] = _SCAN_MODES.get(mode.strip().lower(), mode)
@@ -352,8 +355,10 @@ def read(path: Path, **options: object) -> ParsedFile:
                     name = f"m{mi}_{name}"
                 if len(all_points) > 1:
                     name = f"{name}_{pj}"
+                if any(b.name == name for b in blocks):  # repeated appendNumber: names must stay unique
+                    name = f"{name}_s{si}"
                 blocks.append(_block(x, points, f"{field}/dataPoints[{pj}]", name, dict(block_meta),
-                                     list(block_source), warnings))
+                                     list(block_source)))
     if starts:
         metadata["start_time"] = starts[0]
     if ends:

@@ -63,6 +63,11 @@ def test_generic_csv_column_mapping_option(tmp_path: Path) -> None:
     np.testing.assert_allclose(minus_im, MINUS_IM)
     parsed = generic_csv.read(path, columns={"frequency": "B", "real": 3, "imag": "A"})
     np.testing.assert_allclose(parsed.blocks[0].array("negative_imaginary_impedance").values, -np.array(MINUS_IM))
+    # A partial mapping: the sign decision overrides the detected −Im(Z) column, the rest is detected.
+    named = _write(tmp_path, _table("freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm\n"), name="named.csv")
+    parsed = generic_csv.read(named, columns={"imag": 2})
+    np.testing.assert_allclose(parsed.blocks[0].array("negative_imaginary_impedance").values, -np.array(MINUS_IM))
+    np.testing.assert_allclose(parsed.blocks[0].array("frequency").values, FREQ, rtol=1e-7)
 
 
 def test_generic_csv_without_names_assumes_order_and_warns(tmp_path: Path) -> None:

@@ -84,6 +84,9 @@ def test_zplot_reads_galvanostatic_header_and_headerless_export(tmp_path: Path) 
     bare = _write(tmp_path, "Freq(Hz)\tAmpl\tBias\tTime(Sec)\tZ'(a)\tZ''(b)\tGD\tErr\tRange\n" + ROWS)
     block = detect_reader("eis", bare).read(bare).blocks[0]
     np.testing.assert_allclose(block.array("negative_imaginary_impedance").values, [10, 11, 12, 13, 14])
+    commas = _write(tmp_path, HEADER.replace("\t", ", ") + ROWS.replace("\t", ", "))
+    block = zplot_z.read(commas).blocks[0]
+    np.testing.assert_allclose(block.array("real_impedance").values, [100, 101, 102, 103, 104])
 
 
 @pytest.mark.parametrize(
@@ -96,7 +99,8 @@ def test_zplot_reads_galvanostatic_header_and_headerless_export(tmp_path: Path) 
          N_HEADER + 2),
         (HEADER, "no data rows", N_HEADER + 1),
         (HEADER + _row(0) + _row(1).rstrip("\n") + "\t7\n", "row has 10 column(s), expected 9", N_HEADER + 2),
-        (HEADER.replace("Z'(a)", "Zq(a)").replace("Z''(b)", "Zx(b)") + ROWS, "no column for Re(Z), Im(Z)", N_HEADER - 1),
+        (HEADER.replace("Z'(a)", "Zq(a)").replace("Z''(b)", "Zx(b)") + ROWS, "no column for Re(Z), Im(Z)",
+         N_HEADER - 1),
     ],
     ids=["truncated", "truncated-header", "wrong-header", "non-numeric-row", "empty-data", "inconsistent-columns",
          "missing-columns"],

@@ -83,9 +83,8 @@ def test_compressed_dump_is_read(tmp_path: Path, compress: object) -> None:
 def test_triclinic_scaled_dump_converts_to_cartesian(tmp_path: Path) -> None:
     # Box a=10, b=(2, 10), c=(1, 1, 10): bounding box per the LAMMPS manual.
     box = "0 13 2\n0 11 1\n0 10 1\n"
-    path = _write(tmp_path, "tri.dump", _frame(0, ["1 1 0.5 0.5 0.5"], box=box.replace("0 13", "0 13"),
-                                                  header="id type xs ys zs").replace(
-        "BOX BOUNDS pp pp pp", "BOX BOUNDS xy xz yz pp pp pp"))
+    text = _frame(0, ["1 1 0.5 0.5 0.5"], box=box, header="id type xs ys zs")
+    path = _write(tmp_path, "tri.dump", text.replace("BOX BOUNDS pp pp pp", "BOX BOUNDS xy xz yz pp pp pp"))
     parsed = lammps_dump.read(path, store_positions=True)
     pos = parsed.blocks[-1].array("positions").values[0, 0]
     # xlo_bound = 0 - min(0,2,1,3) = 0, xhi = 13 - 3 = 10; r = 0.5 a + 0.5 b + 0.5 c

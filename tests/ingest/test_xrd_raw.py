@@ -195,3 +195,17 @@ def test_raw_rejects_wrong_magic(tmp_path: Path, head: bytes) -> None:
         bruker_raw.read(path)
     assert "wrong magic bytes" in str(info.value)
     assert str(path) in str(info.value)
+
+
+@requires_shared_samples
+def test_raw4_unknown_segment_is_kept_and_padding_ignored(tmp_path: Path) -> None:
+    data = TIO2.read_bytes()
+    unknown = struct.pack("<II", 99, 16) + b"\x01\x02\x03\x04\x05\x06\x07\x08"
+    path = tmp_path / "extra.raw"
+    path.write_bytes(data[:510] + unknown + data[510:] + b"\x00" * 64)  # 510: the range marker
+    parsed = bruker_raw.read(path)
+    assert parsed.blocks[0].array("intensity").values.size == 1647
+    (kept,) = parsed.raw_metadata["unknown_segments"]
+    assert (kept["type"], kept["hex"][-16:]) == (99, "0102030405060708")
+    assert any("unknown RAW4.00 segment type 99" in w for w in parsed.warnings)
+    assert any("64 zero byte(s)" in w for w in parsed.warnings)

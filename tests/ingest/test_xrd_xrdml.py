@@ -171,3 +171,9 @@ def test_empty_xrdml_file(tmp_path: Path) -> None:
     path = _write(tmp_path, "")
     with pytest.raises(FormatError, match="file is empty"):
         panalytical_xrdml.read(path)
+
+
+def test_xrdml_block_names_stay_unique(tmp_path: Path) -> None:
+    parsed = panalytical_xrdml.read(_write(tmp_path, _xrdml(_scan(_points()) + _scan(_points()))))
+    names = [b.name for b in parsed.blocks]
+    assert len(names) == len(set(names)) == 2
