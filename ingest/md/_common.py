@@ -139,7 +139,7 @@ def box_quantities(dims: np.ndarray | None) -> list[ScalarQuantity]:
     if dims.shape != (6,) or not np.all(np.isfinite(dims)) or np.any(dims[:3] <= 0):
         return []
     units = ("angstrom",) * 3 + ("degree",) * 3
-    return [ScalarQuantity(key, float(value), unit) for key, value, unit in zip(_BOX_KEYS, dims, units)]
+    return [ScalarQuantity(key, float(value), unit) for key, value, unit in zip(_BOX_KEYS, dims, units, strict=True)]
 
 
 def species_counts(labels: list[str] | np.ndarray) -> dict[str, int]:

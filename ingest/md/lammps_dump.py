@@ -269,7 +269,7 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     metadata["positions_unwrapped"] = bool(coord is not None and (coord[3] or has_images))
     result = FrameSet(n_atoms=n_atoms, n_frames=len(frames), species=species, species_source=source,
                       periodic=True, steps=np.array([f.step for f in frames], dtype=np.int64))
-    for frame, order in zip(frames, order_per_frame):
+    for frame, order in zip(frames, order_per_frame, strict=True):
         dims = cell_to_dimensions(frame.cell)
         result.boxes.append(None if factor is None else dims * np.array([factor] * 3 + [1.0] * 3))
         if store_positions:

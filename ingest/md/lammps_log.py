@@ -256,7 +256,7 @@ def _parse(path: Path, lines: list[str]) -> tuple[list[_Run], dict[str, Any], li
             current.fixes = list(state["fixes"].values())
             current.timestep = state["timestep"]
             continue  # re-handle this line as the first block
-        if "Step" in tokens and all(_float(t) is None for t in tokens) and not (tokens[0] in _COMMANDS):
+        if "Step" in tokens and all(_float(t) is None for t in tokens) and tokens[0] not in _COMMANDS:
             current = _Run("custom", tokens, header_line=i + 1)
             current.fixes = list(state["fixes"].values())
             current.timestep = state["timestep"]

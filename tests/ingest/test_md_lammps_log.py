@@ -36,7 +36,7 @@ def test_one_block_per_run_with_oracle_rows_and_steps(entry: dict) -> None:
     runs, multi = _oracle_runs(entry)
     assert len(parsed.blocks) == len(runs) == parsed.metadata["n_runs"]
     assert sum(len(b.array("step").values) for b in parsed.blocks) == entry["oracle"]["n_points"]
-    for block, run in zip(parsed.blocks, runs):
+    for block, run in zip(parsed.blocks, runs, strict=True):
         steps = block.array("step").values
         assert len(steps) == (run["n_blocks"] if multi else run["n_rows"])
         assert (steps[0], steps[-1]) == (run["step_first"], run["step_last"])
@@ -50,7 +50,7 @@ def test_thermo_values_match_oracle(entry: dict) -> None:
     runs, multi = _oracle_runs(entry)
     names = {"Temp": "temperature", "TotEng": "total_energy", "PotEng": "potential_energy"}
     checked = 0
-    for block, run in zip(parsed.blocks, runs):
+    for block, run in zip(parsed.blocks, runs, strict=True):
         for keyword, name in names.items():
             first, last = ((run.get(f"{keyword}_first"), run.get(f"{keyword}_last")) if multi
                            else (run.get(keyword, {}).get("first"), run.get(keyword, {}).get("last")))
@@ -66,7 +66,7 @@ def test_thermo_values_match_oracle(entry: dict) -> None:
 @pytest.mark.parametrize("entry", [e for e in LOGS if "runs" in e.values[0]["oracle"]])
 def test_keywords_match_oracle(entry: dict) -> None:
     parsed = _read(entry)
-    for block, run in zip(parsed.blocks, entry["oracle"]["runs"]):
+    for block, run in zip(parsed.blocks, entry["oracle"]["runs"], strict=True):
         assert sorted(block.metadata["keywords"]) == sorted(run["keywords"])
         assert [a.name for a in block.arrays if a.quantity == ""] == [
             k for k in block.metadata["keywords"] if k not in lammps_log._MAPPED]
@@ -152,8 +152,8 @@ def test_metal_units_from_option_when_the_log_has_no_units_command(tmp_path: Pat
     [
         ("", "file is empty", None),
         ("LAMMPS (2 Aug 2023)\nunits real\nrun 0\n", "no thermo output found", None),
-        (REAL_LOG.replace("310.0        -20.25", "310.0        abc"), "non-numeric value 'abc' in thermo column 'Press'",
-         13),
+        (REAL_LOG.replace("310.0        -20.25", "310.0        abc"),
+         "non-numeric value 'abc' in thermo column 'Press'", 13),
         (REAL_LOG.replace("       100     330.0          3.0           -1002.0        -798.0          1.22"
                           "           24800.0\nLoop time of 1.5", "       100     330.0\nLoop time of 1.5"),
          "thermo row has 2 value(s), the header names 7", 15),
