@@ -135,6 +135,7 @@ class ReaderInfo:
     # Optional content test on the first 64 KiB for formats without magic.
     sniff: Callable[[bytes], bool] | None = None
     priority: int = 50  # lower wins when several readers claim a file
+    media_type: str | None = None  # IANA media type of the raw file (else guessed from the suffix)
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,10 @@ import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from battkg.readers import ScalarQuantity
 
 import numpy as np
 
@@ -303,6 +306,37 @@ class EclabFile:
     @property
     def n_points(self) -> int:
         return len(next(iter(self.columns.values())).values) if self.columns else 0
+
+    def file_metadata(self) -> dict[str, object]:
+        """The normalised file-level metadata every EC-Lab reader reports (technique, time, instrument)."""
+        metadata: dict[str, object] = {}
+        if self.technique:
+            metadata["technique"] = self.technique
+        if self.technique_name:
+            metadata["technique_name"] = self.technique_name
+        if self.start_time:
+            metadata["start_time"] = self.start_time
+        if self.software_version:
+            metadata["software_version"] = f"EC-Lab {self.software_version}"
+        if self.device or self.channel:
+            metadata["instrument"] = ", ".join(
+                p for p in (self.device, f"channel {self.channel}" if self.channel else None) if p)
+        return metadata
+
+    def file_quantities(self) -> list["ScalarQuantity"]:
+        """Scalar quantities from the settings (the active mass where EC-Lab records one)."""
+        from battkg.readers import ScalarQuantity
+
+        if self.active_mass:
+            return [ScalarQuantity("ActiveMass", self.active_mass[0], self.active_mass[1])]
+        return []
+
+    def raw_metadata(self, mapped: set[str] | frozenset[str]) -> dict[str, Any]:
+        """Settings, header and the columns no reader mapped (label -> unit), verbatim."""
+        return {"settings": self.settings,
+                "unmapped_columns": {label: col.unit for label, col in self.columns.items() if label not in mapped},
+                "column_labels": list(self.columns), "data_module_version": self.data_version,
+                "header_lines": self.header_lines}
 
     def column(self, *labels: str) -> EclabColumn | None:
         """The first of ``labels`` present (also under its alias), else None."""

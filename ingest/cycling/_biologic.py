@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.readers import ParsedFile, ScalarQuantity
+from battkg.readers import ParsedFile
 from battkg.ingest._eclab import EclabFile
 from battkg.ingest.cycling._common import one_based_cycles, split_signed_capacity, timeseries_block
 
@@ -101,32 +101,15 @@ def to_parsed(data: EclabFile, format_id: str) -> ParsedFile:
         half_cycle=half.values if half is not None else None,
         step_index=ns.values if ns is not None else None, descriptions=descriptions,
     )
-    metadata: dict[str, object] = {}
-    if data.technique:
-        metadata["technique"] = data.technique
-    if data.technique_name:
-        metadata["technique_name"] = data.technique_name
-    if data.start_time:
-        metadata["start_time"] = data.start_time
-    if data.software_version:
-        metadata["software_version"] = f"EC-Lab {data.software_version}"
-    if data.device or data.channel:
-        metadata["instrument"] = ", ".join(
-            p for p in (data.device, f"channel {data.channel}" if data.channel else None) if p)
+    metadata = data.file_metadata()
     if data.channel:
         metadata["channel"] = data.channel
     metadata["n_cycles"] = int(len(np.unique(cycle_index)))
-    quantities = []
-    if data.active_mass:
-        quantities.append(ScalarQuantity("ActiveMass", data.active_mass[0], data.active_mass[1]))
-    unmapped = {label: col.unit for label, col in data.columns.items() if label not in _MAPPED}
     return ParsedFile(
         format_id=format_id,
         blocks=[block],
-        quantities=quantities,
+        quantities=data.file_quantities(),
         metadata=metadata,
-        raw_metadata={"settings": data.settings, "unmapped_columns": unmapped,
-                      "column_labels": list(data.columns), "data_module_version": data.data_version,
-                      "header_lines": data.header_lines},
+        raw_metadata=data.raw_metadata(_MAPPED),
         warnings=warnings,
     )

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from battkg.readers import ArrayData, Block, ParsedFile, ReaderInfo, ScalarQuantity
+from battkg.readers import ArrayData, Block, ParsedFile, ReaderInfo
 
 if TYPE_CHECKING:
     from battkg.ingest._eclab import EclabFile
@@ -89,25 +89,8 @@ def to_parsed(data: EclabFile, format_id: str) -> ParsedFile:
             arrays.append(ArrayData(name, column.values[mask].astype(np.float64) * factor, quantity, unit,
                                     f"EC-Lab {column.label}" + (" / 1000" if factor != 1.0 else "")))
         blocks.append(Block(f"spectrum_{int(cycle)}", arrays=arrays, metadata={"cycle_number": int(cycle)}))
-    metadata: dict[str, object] = {}
-    if data.technique:
-        metadata["technique"] = data.technique
-    if data.technique_name:
-        metadata["technique_name"] = data.technique_name
-    if data.start_time:
-        metadata["start_time"] = data.start_time
-    if data.software_version:
-        metadata["software_version"] = f"EC-Lab {data.software_version}"
-    if data.device or data.channel:
-        metadata["instrument"] = ", ".join(
-            p for p in (data.device, f"channel {data.channel}" if data.channel else None) if p)
-    quantities = []
-    if data.active_mass:
-        quantities.append(ScalarQuantity("ActiveMass", data.active_mass[0], data.active_mass[1]))
-    unmapped = {label: col.unit for label, col in data.columns.items() if label not in used}
-    return ParsedFile(format_id=format_id, blocks=blocks, quantities=quantities, metadata=metadata,
-                      raw_metadata={"settings": data.settings, "unmapped_columns": unmapped,
-                                    "column_labels": list(data.columns), "header_lines": data.header_lines},
+    return ParsedFile(format_id=format_id, blocks=blocks, quantities=data.file_quantities(),
+                      metadata=data.file_metadata(), raw_metadata=data.raw_metadata(used),
                       warnings=list(data.warnings))
 
 

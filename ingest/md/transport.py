@@ -203,9 +203,9 @@ def nernst_einstein_conductivity(diffusion: Mapping[str, float], counts: Mapping
     Å³; ``temperature`` in K.  Every label of ``charges`` must have a D and a
     count.
     """
-    import pint
+    from battkg.units import registry
 
-    ureg = pint.get_application_registry()
+    ureg = registry()  # the project's one registry: quantities from two registries cannot be combined
     missing = [ion for ion in charges if ion not in diffusion or ion not in counts]
     if missing:
         raise ValueError(f"no diffusion coefficient or count for ion(s) {missing}")

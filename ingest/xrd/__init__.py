@@ -20,6 +20,7 @@ class XrdTechnique(Technique):
     key = "xrd"
     activity_types = ("XrayPowderDiffraction", "XrayDiffraction")
     observables = ("CrystalStructure", "LatticeParameter", "PhaseComposition")
+    user_quantities = {"wavelength": ("Wavelength", "angstrom", "Kα1")}
 
     def check(self, parsed: ParsedFile, user: UserMetadata, path: Path) -> None:
         for block in parsed.blocks:

@@ -23,8 +23,9 @@ import numpy as np
 from battkg.errors import FormatError
 from battkg.readers import ArrayData, Block, ScalarQuantity
 
-# Wavelength units seen in vendor files, as factors to ångström.
-_LENGTH_TO_ANGSTROM = {"angstrom": 1.0, "å": 1.0, "a": 1.0, "ang": 1.0, "nm": 10.0, "pm": 0.01, "m": 1e10}
+# Vendor spellings of wavelength units -> pint names ("a" would be a year to pint).
+_VENDOR_LENGTH_UNITS = {"angstrom": "angstrom", "å": "angstrom", "a": "angstrom", "ang": "angstrom",
+                        "nm": "nanometer", "pm": "picometer", "m": "meter"}
 _ZIP_LOCAL_HEADER = b"PK\x03\x04"
 
 
@@ -37,6 +38,11 @@ def read_bytes(path: Path, reader: str) -> bytes:
     if not data:
         raise FormatError(path, "file is empty", reader=reader)
     return data
+
+
+def natural_sort_key(name: str) -> list[Any]:
+    """Sort key that orders ``Data2`` before ``Data10`` (archive members, scan numbers)."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def local_name(tag: str) -> str:
@@ -140,8 +146,10 @@ def to_angstrom(value: float, unit: str | None) -> float | None:
     """A wavelength in ångström, or None when the unit is absent or unknown (never guessed)."""
     if unit is None:
         return None
-    factor = _LENGTH_TO_ANGSTROM.get(unit.strip().lower())
-    return None if factor is None else value * factor
+    from battkg.units import convert
+
+    pint_unit = _VENDOR_LENGTH_UNITS.get(unit.strip().lower())
+    return None if pint_unit is None else float(convert(value, pint_unit, "angstrom"))
 
 
 def source_quantities(

@@ -71,6 +71,7 @@ import numpy as np
 
 from battkg.errors import FormatError
 from battkg.ingest.xrd._common import (
+    natural_sort_key,
     flatten_xml,
     open_zip,
     parse_timestamp,
@@ -99,6 +100,7 @@ READER = ReaderInfo(
     description="Bruker DIFFRAC.SUITE BRML (zip of XML), 1-D scans",
     sniff=_sniff,
     priority=20,
+    media_type="application/zip",
 )
 
 _RAW_DATA = re.compile(r"(?:^|/)RawData\d*\.xml$")
@@ -106,15 +108,11 @@ _INTENSITY_UNITS = {"counts": "count", "countspersecond": "count/s", "cps": "cou
 _SCAN_MODES = {"continuousscan": "continuous", "stepscan": "step", "continuous": "continuous", "step": "step"}
 
 
-def _natural(name: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
-
-
 def _raw_members(archive: Any, path: Path) -> list[str]:
     """RawData members in the order the DataContainers list them (else natural name order)."""
     names = archive.namelist()
     ordered: list[str] = []
-    for container in sorted((n for n in names if n.endswith("DataContainer.xml")), key=_natural):
+    for container in sorted((n for n in names if n.endswith("DataContainer.xml")), key=natural_sort_key):
         root = parse_xml(read_member(archive, container, path, READER.id), path, READER.id, container)
         for ref in root.iterfind("RawDataReferenceList/string"):
             member = (ref.text or "").strip()
@@ -125,7 +123,7 @@ def _raw_members(archive: Any, path: Path) -> list[str]:
             if member and member not in ordered:
                 ordered.append(member)
     if not ordered:
-        ordered = sorted((n for n in names if _RAW_DATA.search(n)), key=_natural)
+        ordered = sorted((n for n in names if _RAW_DATA.search(n)), key=natural_sort_key)
     if not ordered:
         raise FormatError(path, "no RawData*.xml member in the archive (is this a BRML file?)", reader=READER.id)
     return ordered
@@ -340,7 +338,8 @@ def read(path: Path, **options: object) -> ParsedFile:
     blocks: list[Block] = []
     with open_zip(path, READER.id) as archive:
         members = _raw_members(archive, path)
-        for container in sorted((n for n in archive.namelist() if n.endswith("DataContainer.xml")), key=_natural):
+        containers = (n for n in archive.namelist() if n.endswith("DataContainer.xml"))
+        for container in sorted(containers, key=natural_sort_key):
             root = parse_xml(read_member(archive, container, path, READER.id), path, READER.id, container)
             raw["data_container"][container] = flatten_xml(root)
             name = root.findtext("ExperimentInfo/InstrumentDescription/InstrumentName")

@@ -83,6 +83,7 @@ READER = ReaderInfo(
     description="Bruker/Siemens DIFFRAC RAW binary, versions 1, 2, 3 (RAW1.01) and 4 (RAW4.00)",
     magic=(b"RAW ", b"RAW2", b"RAW1.01", b"RAW4.00"),
     priority=20,
+    media_type="application/octet-stream",
 )
 
 # offset -> (struct code, name, unit).  Strings are "<n>s" (NUL-padded).

@@ -73,6 +73,7 @@ READER = ReaderInfo(
     description="NeXus/HDF5 1-D 2θ pattern (NXdata signal + two_theta axis)",
     magic=(b"\x89HDF\r\n\x1a\n",),
     priority=30,
+    media_type="application/x-hdf5",
 )
 
 _TWO_THETA_NAME = re.compile(r"^(two_?theta|2_?theta|tth|twotheta|2θ)(_deg)?$", re.IGNORECASE)

@@ -99,6 +99,7 @@ READER = ReaderInfo(
     description="PANalytical XRDML (XML) 2θ scans, schema 1.x and 2.0",
     sniff=_sniff,
     priority=20,
+    media_type="application/xml",
 )
 
 # Bulk data elements: kept out of the flattened raw metadata.

@@ -65,6 +65,7 @@ import numpy as np
 
 from battkg.errors import FormatError
 from battkg.ingest.xrd._common import (
+    natural_sort_key,
     flatten_xml,
     open_zip,
     parse_timestamp,
@@ -95,15 +96,12 @@ READER = ReaderInfo(
     description="Rigaku SmartLab Studio II RASX (zip of profile text + conditions XML), 2θ scans",
     sniff=_sniff,
     priority=20,
+    media_type="application/zip",
 )
 
 _PROFILE = re.compile(r"^(?P<dir>(?:.*/)?)Profile(?P<k>\d+)\.txt$")
 _INTENSITY_UNITS = {"counts": "count", "count": "count", "cps": "count/s"}
 _LINES = {"ka": "Kα", "ka1": "Kα1", "ka2": "Kα2", "kb": "Kβ"}
-
-
-def _natural(name: str) -> list[Any]:
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
 def _conditions_member(names: list[str], directory: str, k: str, path: Path) -> str:
@@ -267,7 +265,7 @@ def read(path: Path, **options: object) -> ParsedFile:
     quantities: list[ScalarQuantity] = []
     with open_zip(path, READER.id) as archive:
         names = archive.namelist()
-        profiles = sorted((n for n in names if _PROFILE.match(n)), key=_natural)
+        profiles = sorted((n for n in names if _PROFILE.match(n)), key=natural_sort_key)
         if not profiles:
             raise FormatError(path, "no Data<N>/Profile<k>.txt member in the archive (is this a RASX file?)",
                               reader=READER.id)

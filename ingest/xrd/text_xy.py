@@ -45,6 +45,7 @@ READER = ReaderInfo(
     suffixes=(".xy", ".xye", ".dat", ".csv", ".txt"),
     description="two/three-column 2θ–intensity text (xy, xye, dat, csv) with optional header",
     priority=90,  # the generic fallback: vendor formats with magic bytes win
+    media_type="text/plain",
 )
 
 _EVA_PAIR = re.compile(r'(\w[\w ()./-]*?):\s*"([^"]*)"')
