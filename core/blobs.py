@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,9 +61,13 @@ class BlobStore:
         """A fresh path in the staging area (same filesystem as the blobs)."""
         return self.tmp_dir / f"{uuid.uuid4().hex}{suffix}"
 
-    def adopt(self, staged: Path) -> tuple[BlobRef, bool]:
-        """Move a staged file into the store under its checksum; returns (ref, newly_added)."""
-        ref = sha256_file(staged)
+    def adopt(self, staged: Path, ref: BlobRef | None = None) -> tuple[BlobRef, bool]:
+        """Move a staged file into the store under its checksum; returns (ref, newly_added).
+
+        ``ref`` is the checksum the caller already computed for a file it wrote itself
+        (the staged HDF5); without it the file is hashed here.
+        """
+        ref = ref or sha256_file(staged)
         target = self.path_of(ref.sha256)
         if target.exists():
             staged.unlink()
@@ -74,15 +77,29 @@ class BlobStore:
         os.chmod(target, 0o444)
         return ref, True
 
-    def put_file(self, source: Path) -> tuple[BlobRef, bool]:
-        """Copy a file into the store; returns (ref, newly_added)."""
+    def put_file(self, source: Path, expected: str | None = None) -> tuple[BlobRef, bool]:
+        """Copy a file into the store, hashing while copying; returns (ref, newly_added).
+
+        With ``expected`` (the SHA-256 the record will name), a copy that does not
+        match — the file changed while it was being ingested — is refused.
+        """
         staged = self.staging_path()
+        digest = hashlib.sha256()
+        size = 0
         try:
-            shutil.copyfile(source, staged)
+            with open(source, "rb") as src, open(staged, "wb") as dst:
+                while chunk := src.read(_CHUNK):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    dst.write(chunk)
         except OSError as exc:
             staged.unlink(missing_ok=True)
             raise StoreError(f"cannot copy {source} into the blob store: {exc.strerror or exc}") from exc
-        return self.adopt(staged)
+        ref = BlobRef(digest.hexdigest(), size)
+        if expected is not None and ref.sha256 != expected:
+            staged.unlink(missing_ok=True)
+            raise StoreError(f"{source} changed while it was being ingested (checksum differs); nothing was stored")
+        return self.adopt(staged, ref)
 
     def remove(self, sha256: str) -> None:
         self.path_of(sha256).unlink(missing_ok=True)
@@ -124,14 +141,14 @@ class BlobTransaction:
     store: BlobStore
     added: list[str] = field(default_factory=list)
 
-    def put_file(self, source: Path) -> BlobRef:
-        ref, new = self.store.put_file(source)
+    def put_file(self, source: Path, expected: str | None = None) -> BlobRef:
+        ref, new = self.store.put_file(source, expected)
         if new:
             self.added.append(ref.sha256)
         return ref
 
-    def adopt(self, staged: Path) -> BlobRef:
-        ref, new = self.store.adopt(staged)
+    def adopt(self, staged: Path, ref: BlobRef | None = None) -> BlobRef:
+        ref, new = self.store.adopt(staged, ref)
         if new:
             self.added.append(ref.sha256)
         return ref

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from battkg import __version__
 from battkg.config import default_store_location
-from battkg.errors import BattkgError, MetadataError
+from battkg.errors import BattkgError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_show_locals=False,
                   help="battkg — ontology-first knowledge graph for battery research data.")
@@ -64,42 +64,6 @@ def main_callback(version: bool = typer.Option(False, "--version", callback=_ver
 # ----------------------------------------------------------------------------------------- ingest
 
 
-def _user_metadata(path: Path, cli: dict[str, Any], meta_file: Optional[Path]) -> "UserMetadata":  # noqa: F821
-    """Sidecar (explicit --meta, else <file>.meta.json/.yaml beside it) overridden by CLI options."""
-    from battkg.ingest.pipeline import load_sidecar
-    from battkg.ingest.technique import UserMetadata
-    from battkg.readers import ScalarQuantity
-
-    sidecar: dict[str, Any] = {}
-    candidates = [meta_file] if meta_file else [path.with_name(path.name + s) for s in (".meta.json", ".meta.yaml",
-                                                                                         ".meta.yml")]
-    for candidate in candidates:
-        if candidate and candidate.is_file():
-            sidecar = load_sidecar(candidate)
-            break
-    known = {"sample", "material", "operator", "instrument", "access", "success", "rating", "title", "wavelength",
-             "conditions", "revises"}
-    unknown = set(sidecar) - known
-    if unknown:
-        raise MetadataError(", ".join(sorted(unknown)), f"unknown field(s); known: {', '.join(sorted(known))}",
-                            source=str(candidates[0]))
-    merged = {**sidecar, **{k: v for k, v in cli.items() if v is not None}}
-    quantities = []
-    if merged.get("wavelength") is not None:
-        try:
-            quantities.append(ScalarQuantity("Wavelength", float(merged["wavelength"]), "angstrom", "Kα1"))
-        except (TypeError, ValueError):
-            raise MetadataError("wavelength", f"must be a number in Å (got {merged['wavelength']!r})") from None
-    rating = merged.get("rating")
-    return UserMetadata(
-        sample=merged.get("sample"), material=merged.get("material"), operator=merged.get("operator"),
-        instrument=merged.get("instrument"), access=merged.get("access") or "public",
-        success=merged.get("success"), rating=int(rating) if rating is not None else None,
-        title=merged.get("title"), quantities=quantities, conditions=merged.get("conditions") or {},
-        revises=merged.get("revises"),
-    )
-
-
 @app.command()
 def ingest(
     technique: str = typer.Argument(..., help=f"Technique: {', '.join(TECHNIQUES)}."),
@@ -121,7 +85,7 @@ def ingest(
     """Ingest files as validated records; prints one record id per file."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from battkg.ingest.pipeline import ingest_file
+    from battkg.ingest.pipeline import SIDECAR_SUFFIXES, ingest_file, user_metadata
     from battkg.ingest.technique import technique as technique_of
 
     if technique not in TECHNIQUES:
@@ -132,7 +96,7 @@ def ingest(
     except KeyError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc.args[0]))}")
         raise typer.Exit(3)
-    files = [p for p in paths if not p.name.endswith((".meta.json", ".meta.yaml", ".meta.yml"))]
+    files = [p for p in paths if not p.name.endswith(SIDECAR_SUFFIXES)]
     cli = {"sample": sample, "material": material, "operator": operator, "instrument": instrument,
            "access": access if access != "public" else None, "success": success, "rating": rating,
            "title": title, "wavelength": wavelength, "revises": revises}
@@ -146,7 +110,7 @@ def ingest(
         task = progress.add_task(f"ingest {technique}", total=len(files))
         for path in files:
             try:
-                user = _user_metadata(path, cli, meta)
+                user = user_metadata(technique, path, cli, meta)
                 result = ingest_file(repo, technique, path, user, format_id=format_id)
             except BattkgError as exc:
                 failures += 1
@@ -178,15 +142,13 @@ def records_list(
     """List records."""
     from battkg.query import run
 
+    params = {"technique": technique, "status": None if status == "all" else status}
     try:
         with _repo(store, read_only=True) as repo:
-            result = run(repo, "records")
+            result = run(repo, "records", {k: v for k, v in params.items() if v is not None})
     except BattkgError as exc:
         _fail(exc)
-    columns = result.columns
-    rows = [r for r in result.rows
-            if (technique is None or r[columns.index("technique")].value == technique)
-            and (status in (None, "all") or r[columns.index("status")].value == status)]
+    columns, rows = result.columns, result.rows
     if output_format == "table":  # the identifier says it all on a terminal; CSV/JSON keep full IRIs
         keep = [i for i, c in enumerate(columns) if c != "record"]
         columns = [columns[i] for i in keep]
@@ -196,15 +158,8 @@ def records_list(
 
 @records_app.command("show")
 def records_show(record_id: str, store: Optional[str] = StoreOpt) -> None:
-    """Print one record as JSON-LD."""
-    from battkg.export import export_record
-
-    try:
-        with _repo(store, read_only=True) as repo:
-            document = export_record(repo, record_id)
-    except BattkgError as exc:
-        _fail(exc)
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    """Print one record as JSON-LD (the same document as `battkg export ID --format jsonld`)."""
+    export(record_id, output_format="jsonld", store=store)
 
 
 @records_app.command("mark")

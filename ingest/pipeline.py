@@ -31,11 +31,6 @@ from battkg.validation import validate_graph
 
 from battkg.ingest.technique import UserMetadata, technique
 
-_MEDIA_TYPES = {
-    ".xy": "text/plain", ".xye": "text/plain", ".dat": "text/plain", ".csv": "text/csv", ".txt": "text/plain",
-    ".xrdml": "application/xml", ".brml": "application/zip", ".rasx": "application/zip",
-    ".raw": "application/octet-stream", ".nxs": "application/x-hdf5", ".h5": "application/x-hdf5",
-}
 
 
 @dataclass
@@ -151,8 +146,7 @@ def ingest_file(
             outputs=derived.outputs,
             raw=raw_ref,
             raw_name=path.name,
-            raw_media_type=_MEDIA_TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
-            or "application/octet-stream",
+            raw_media_type=reader.info.media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
             format_id=reader.info.id,
             arrays_blob=arrays_ref,
             arrays=arrays,
@@ -175,8 +169,8 @@ def ingest_file(
         timings["shacl"] = time.perf_counter() - t
 
         t = time.perf_counter()
-        blobs.put_file(path)
-        blobs.adopt(staged)
+        blobs.put_file(path, expected=raw_ref.sha256)
+        blobs.adopt(staged, arrays_ref)
         repo.graphs.put_graph(iri, quads)
         timings["commit"] = time.perf_counter() - t
     except BaseException:
@@ -207,3 +201,50 @@ def load_sidecar(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise MetadataError("sidecar", "must be a mapping of field names to values", source=str(path))
     return data
+
+
+SIDECAR_SUFFIXES = (".meta.json", ".meta.yaml", ".meta.yml")
+COMMON_FIELDS = ("sample", "material", "operator", "instrument", "access", "success", "rating", "title",
+                 "conditions", "revises")
+
+
+def user_metadata(technique_key: str, path: Path, overrides: dict[str, Any] | None = None,
+                  meta_file: Path | None = None) -> UserMetadata:
+    """What the user says about ``path``: its sidecar, overridden by explicit values (CLI options, form fields).
+
+    The sidecar is ``meta_file`` if given, else ``<file>.meta.json`` / ``.meta.yaml`` beside the file.
+    Known fields are the common ones plus the technique's ``user_quantities`` (e.g. XRD ``wavelength`` in Å).
+    """
+    tech = technique(technique_key)
+    sidecar: dict[str, Any] = {}
+    source = None
+    candidates = [meta_file] if meta_file else [path.with_name(path.name + s) for s in SIDECAR_SUFFIXES]
+    for candidate in candidates:
+        if candidate is not None and candidate.is_file():
+            sidecar, source = load_sidecar(candidate), str(candidate)
+            break
+    known = set(COMMON_FIELDS) | set(tech.user_quantities)
+    unknown = set(sidecar) - known
+    if unknown:
+        raise MetadataError(", ".join(sorted(unknown)), f"unknown field(s); known: {', '.join(sorted(known))}",
+                            source=source)
+    merged = {**sidecar, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    quantities = []
+    for name, (quantity, unit, role) in tech.user_quantities.items():
+        if merged.get(name) is None:
+            continue
+        try:
+            quantities.append(ScalarQuantity(quantity, float(merged[name]), unit, role))
+        except (TypeError, ValueError):
+            raise MetadataError(name, f"must be a number in {unit} (got {merged[name]!r})", source=source) from None
+    rating = merged.get("rating")
+    try:
+        rating = int(rating) if rating is not None else None
+    except (TypeError, ValueError):
+        raise MetadataError("rating", f"must be an integer from 1 to 5 (got {rating!r})", source=source) from None
+    return UserMetadata(
+        sample=merged.get("sample"), material=merged.get("material"), operator=merged.get("operator"),
+        instrument=merged.get("instrument"), access=merged.get("access") or "public",
+        success=merged.get("success"), rating=rating, title=merged.get("title"), quantities=quantities,
+        conditions=merged.get("conditions") or {}, revises=merged.get("revises"),
+    )

@@ -65,6 +65,8 @@ class Technique:
     key: str = ""
     activity_types: tuple[str, ...] = ()  # context keys of the technique classes
     observables: tuple[str, ...] = ()  # context keys
+    # Metadata fields (sidecar key / CLI option) that are quantities: field -> (quantity key, unit, role).
+    user_quantities: dict[str, tuple[str, str, str | None]] = {}
 
     def check(self, parsed: ParsedFile, user: UserMetadata, path: Path) -> None:
         """Raise MetadataError/FormatError when the combination cannot make a valid record."""

@@ -4,6 +4,7 @@ Each ``.rq`` file starts with a header::
 
     #+ summary: what the query answers
     #+ param: name — meaning (one line per parameter; the variable ?name must be projected)
+    #+ param: name (optional) — an optional parameter: left unbound it matches anything
     #+ columns: the result columns
 
 Parameters are bound with pyoxigraph's substitutions (never by string
@@ -44,11 +45,12 @@ class NamedQuery:
     summary: str
     params: dict[str, str] = field(default_factory=dict)
     columns: list[str] = field(default_factory=list)
+    optional: frozenset[str] = frozenset()
 
 
 def _parse(path: Path) -> NamedQuery:
     text = path.read_text()
-    summary, params, columns = "", {}, []
+    summary, params, columns, optional = "", {}, [], set()
     for line in text.splitlines():
         match = re.match(r"#\+\s*(\w+):\s*(.*)", line)
         if not match:
@@ -58,10 +60,14 @@ def _parse(path: Path) -> NamedQuery:
             summary = value.strip()
         elif key == "param":
             name, _, meaning = value.partition("—")
-            params[name.strip()] = meaning.strip()
+            name = name.strip()
+            if name.endswith("(optional)"):
+                name = name[: -len("(optional)")].strip()
+                optional.add(name)
+            params[name] = meaning.strip()
         elif key == "columns":
             columns = [c.strip() for c in value.split(",")]
-    return NamedQuery(path.stem, text, summary, params, columns)
+    return NamedQuery(path.stem, text, summary, params, columns, frozenset(optional))
 
 
 def named_queries() -> dict[str, NamedQuery]:
@@ -157,7 +163,7 @@ def run(repo_or_store: Any, query: str, params: dict[str, Any] | None = None,
     params = dict(params or {})
     if query in queries:
         named = queries[query]
-        missing = [p for p in named.params if p not in params]
+        missing = [p for p in named.params if p not in params and p not in named.optional]
         if missing:
             raise QueryError(f"query '{query}' needs parameter(s): {', '.join(missing)} "
                              f"(e.g. --param {missing[0]}=...)")

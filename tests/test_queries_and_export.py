@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import rdflib
 from rdflib.compare import isomorphic
 
 from battkg.demo import write_demo_files
@@ -129,13 +128,12 @@ def test_remote_contexts_are_refused() -> None:
 
 
 def test_demo_files_ingest_with_sidecars(repo, tmp_path: Path) -> None:
-    from battkg.cli import _user_metadata
-    from battkg.ingest.pipeline import ingest_file
+    from battkg.ingest.pipeline import ingest_file, user_metadata
 
     paths = write_demo_files(tmp_path / "demo")
     assert [p.suffix for p in paths] == [".xy", ".xye", ".csv"]
     for path in paths:
-        result = ingest_file(repo, "xrd", path, _user_metadata(path, {}, None))
+        result = ingest_file(repo, "xrd", path, user_metadata("xrd", path))
         assert result.created, path
     materials = run(repo, "records")
     assert {row[materials.columns.index("sample")].value for row in materials.rows} == {

@@ -193,3 +193,40 @@ def test_gc_removes_only_unreferenced_blobs(repo, tmp_path: Path) -> None:
     removed = repo.blobs.garbage_collect(referenced)
     assert removed == [ref.sha256]
     assert set(repo.blobs.keys()) == keep
+
+
+def test_file_changed_during_ingest_is_refused(repo, tmp_path: Path, monkeypatch) -> None:
+    """The stored raw blob must be exactly the bytes whose checksum the record names."""
+    from battkg.readers import detect_reader
+
+    path = write_xy(tmp_path / "p.xy")
+    before = snapshot(repo)
+    real_read = detect_reader("xrd", path).module.read
+
+    def read_then_modify(p, **options):  # type: ignore[no-untyped-def]
+        parsed = real_read(p, **options)
+        p.write_text(p.read_text() + "# appended by the instrument software\n")
+        return parsed
+
+    monkeypatch.setattr("battkg.ingest.xrd.text_xy.read", read_then_modify)
+    with pytest.raises(StoreError, match="changed while it was being ingested"):
+        ingest(repo, path)
+    assert snapshot(repo) == before
+
+
+def test_sidecar_metadata_is_overridden_by_explicit_values_and_checked(tmp_path: Path) -> None:
+    import json
+
+    from battkg.ingest.pipeline import user_metadata
+
+    path = write_xy(tmp_path / "p.xy")
+    (tmp_path / "p.xy.meta.json").write_text(json.dumps({"sample": "A", "wavelength": 1.5406, "rating": "4"}))
+    meta = user_metadata("xrd", path, {"sample": "B"})
+    assert meta.sample == "B" and meta.rating == 4
+    assert [(q.quantity, q.value, q.unit) for q in meta.quantities] == [("Wavelength", 1.5406, "angstrom")]
+    (tmp_path / "p.xy.meta.json").write_text(json.dumps({"sample": "A", "colour": "blue"}))
+    with pytest.raises(MetadataError, match="colour.*unknown field"):
+        user_metadata("xrd", path)
+    (tmp_path / "p.xy.meta.json").write_text(json.dumps({"wavelength": "copper"}))
+    with pytest.raises(MetadataError, match="must be a number in angstrom"):
+        user_metadata("xrd", path)
