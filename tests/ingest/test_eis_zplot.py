@@ -10,27 +10,16 @@ import pytest
 from battkg.errors import FormatError
 from battkg.ingest.eis import zplot_z
 from battkg.readers import detect_reader
-from tests.conftest import manifest_entries, requires_shared_samples, sample_path
+from tests.conftest import manifest_entries, requires_shared_samples
+from tests.ingest.eis_oracle import assert_spectrum_matches_oracle
 
 
 @requires_shared_samples
 @pytest.mark.parametrize("entry", manifest_entries("eis", formats=("zplot-z",)))
 def test_zplot_matches_oracle(entry: dict) -> None:
-    path = sample_path(entry)
-    reader = detect_reader("eis", path)
-    assert reader.info.id == "eis.zplot.z"
-    block = reader.read(path).blocks[0]
-    oracle = entry["oracle"]
-    f = block.array("frequency").values
+    block = assert_spectrum_matches_oracle(entry, "eis.zplot.z")
     re_z = block.array("real_impedance").values
     minus_im = block.array("negative_imaginary_impedance").values
-    assert f.size == re_z.size == minus_im.size == oracle["n_points"]
-    assert f[0] == pytest.approx(oracle["f_first_Hz"], rel=1e-6)
-    assert f[-1] == pytest.approx(oracle["f_last_Hz"], rel=1e-6)
-    assert re_z[0] == pytest.approx(oracle["Zre_first"], rel=1e-6)
-    assert re_z[-1] == pytest.approx(oracle["Zre_last"], rel=1e-6)
-    assert minus_im[0] == pytest.approx(-oracle["Zim_first"], rel=1e-6)  # oracle is Im(Z)
-    assert minus_im[-1] == pytest.approx(-oracle["Zim_last"], rel=1e-6)
     # No modulus/phase columns in ZPlot: they are computed, so check them against Re/Im.
     np.testing.assert_allclose(block.array("impedance_modulus").values, np.abs(re_z - 1j * minus_im))
 

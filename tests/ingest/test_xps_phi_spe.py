@@ -7,10 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from battkg.errors import FormatError
 from battkg.readers import detect_reader
-from tests.conftest import SAMPLES, manifest_entries, requires_shared_samples, sample_path
+
+from tests.conftest import (
+    SAMPLES,
+    manifest_entries,
+    requires_shared_samples,
+    sample_path,
+)
+from tests.ingest.bad_input import assert_format_error
 
 SPE = manifest_entries("xps", formats=("phi-spe",))
 
@@ -89,12 +95,7 @@ def _binary_start(data: bytes) -> int:
 
 
 def _raises(path: Path, *fragments: str) -> FormatError:
-    with pytest.raises(FormatError) as info:
-        detect_reader("xps", path, format_id="xps.phi.spe").read(path)
-    for fragment in fragments:
-        assert fragment in str(info.value)
-    assert str(path) in str(info.value)
-    return info.value
+    return assert_format_error("xps", "xps.phi.spe", path, *fragments)
 
 
 @requires_shared_samples

@@ -6,10 +6,16 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-
 from battkg.errors import FormatError
 from battkg.readers import detect_reader
-from tests.conftest import SAMPLES, manifest_entries, requires_shared_samples, sample_path
+
+from tests.conftest import (
+    SAMPLES,
+    manifest_entries,
+    requires_shared_samples,
+    sample_path,
+)
+from tests.ingest.bad_input import assert_format_error
 
 SPECS = manifest_entries("xps", formats=("specs-prodigy-xy",))
 SAMPLE = SAMPLES / "xps/pynxtools_specs_MgFe2O4_small.xy"
@@ -89,12 +95,7 @@ def _write(tmp_path: Path, text: str) -> Path:
 
 
 def _raises(path: Path, *fragments: str) -> FormatError:
-    with pytest.raises(FormatError) as info:
-        detect_reader("xps", path, format_id="xps.specs.xy").read(path)
-    for fragment in fragments:
-        assert fragment in str(info.value)
-    assert str(path) in str(info.value)
-    return info.value
+    return assert_format_error("xps", "xps.specs.xy", path, *fragments)
 
 
 def _lines() -> list[str]:

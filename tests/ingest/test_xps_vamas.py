@@ -6,10 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from battkg.errors import FormatError
 from battkg.readers import detect_reader
-from tests.conftest import SAMPLES, manifest_entries, requires_shared_samples, sample_path
+
+from tests.conftest import (
+    SAMPLES,
+    manifest_entries,
+    requires_shared_samples,
+    sample_path,
+)
 
 VAMAS = manifest_entries("xps", formats=("vamas",))
 MAGIC = "VAMAS Surface Chemical Analysis Standard Data Transfer Format 1988 May 4"

@@ -41,7 +41,7 @@ def test_brml_matches_oracle(entry: dict) -> None:
 
 def _raw_data(rows: list[str], *, points: int | None = None, views: str | None = None, scan: str = "TwoThetaScan",
               tube: bool = True) -> str:
-    views = views if views is not None else f"""
+    views = views if views is not None else """
         <RawDataView xsi:type="FixedRawDataView" Start="0" Length="1" LogicName="MeasuredTime" Unit="s" />
         <RawDataView xsi:type="FixedRawDataView" Start="1" Length="1" LogicName="AbsorptionFactor" Unit="" />
         <RawDataView xsi:type="VaryingRawDataView" Start="2" Length="2"><Varying>
