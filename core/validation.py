@@ -19,10 +19,7 @@ import rdflib
 from rdflib.namespace import RDF, RDFS, SH
 
 from battkg.errors import ShapeViolation, Violation
-from battkg.ontology import application_store
-
-SHAPES_DIR = Path(__file__).resolve().parent.parent / "shapes"
-
+from battkg.ontology import application_store, vocabulary
 
 def _shapes_dir() -> Path:
     # Installed wheel: shapes live in the battkg.shapes package; editable: next to core/.
@@ -80,12 +77,10 @@ def _label(graph: rdflib.Graph, node: rdflib.term.Node) -> str:
     return f"<{node}>"
 
 
-def _path_label(shapes: rdflib.Graph, path: rdflib.term.Node | None) -> str | None:
+def _path_label(path: rdflib.term.Node | None) -> str | None:
     if path is None:
         return None
     if isinstance(path, rdflib.URIRef):
-        from battkg.ontology import vocabulary
-
         key = vocabulary().key_of.get(str(path))
         return key or str(path)
     return "(property path)"
@@ -125,7 +120,7 @@ def validate_graph(quads: Iterable[ox.Quad | ox.Triple], record: str, *, source:
             Violation(
                 record=record,
                 node=_label(data, focus) if focus is not None else "?",
-                property=_path_label(shapes.graph, path),
+                property=_path_label(path),
                 message=text,
                 shape_file=shapes.file_of.get(source_shape),
                 severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",

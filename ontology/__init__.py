@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import pyoxigraph as ox
 
@@ -137,17 +137,12 @@ def context() -> dict[str, Any]:
     return json.loads(CONTEXT_PATH.read_text())["@context"]
 
 
-@dataclass(frozen=True)
-class Term:
-    key: str
-    iri: str
-
-
 class Vocabulary:
     """Look-ups over the application ontology that the ingest path needs."""
 
     def __init__(self) -> None:
         ctx = context()
+        self._unit_keys: dict[str, str | None] = {}
         self.iri_of: dict[str, str] = {}
         for key, value in ctx.items():
             if key.startswith("@") or key in PREFIXES:
@@ -193,12 +188,13 @@ class Vocabulary:
 
     def unit_key_for_pint(self, pint_unit: str) -> str | None:
         """Context key of the EMMO unit whose pint expression equals ``pint_unit`` (after parsing)."""
-        from battkg.units import same_unit
+        # Called for every array of every record: resolve each unit expression once.
+        if pint_unit not in self._unit_keys:
+            from battkg.units import same_unit
 
-        for iri, expr in self.pint_of_unit.items():
-            if same_unit(expr, pint_unit):
-                return self.key_of.get(iri)
-        return None
+            self._unit_keys[pint_unit] = next(
+                (self.key_of.get(iri) for iri, expr in self.pint_of_unit.items() if same_unit(expr, pint_unit)), None)
+        return self._unit_keys[pint_unit]
 
 
 @lru_cache(maxsize=1)

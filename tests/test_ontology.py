@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
-from pathlib import Path
 
 import pyoxigraph as ox
-import pytest
 
 from battkg import ontology
 from tests.conftest import ONTOLOGY_REFERENCE, PROJECT_ROOT, requires_shared_ontology
