@@ -54,6 +54,17 @@ class BlobStore:
     def path_of(self, sha256: str) -> Path:
         return self.blob_dir / sha256[:2] / sha256
 
+    def local_path(self, sha256: str) -> Path:
+        """A local file with the blob's bytes, for readers that need a path (h5py).
+
+        Here the blob itself (not re-hashed: HDF5 files can be large); stores on
+        other filesystems return a copy verified while it is downloaded.
+        """
+        path = self.path_of(sha256)
+        if not path.is_file():
+            raise StoreError(f"blob {sha256} is missing from {self.blob_dir}")
+        return path
+
     def exists(self, sha256: str) -> bool:
         return self.path_of(sha256).is_file()
 

@@ -16,6 +16,9 @@ import os
 from pathlib import Path
 
 ENV_STORE = "BATTKG_STORE"
+# Blob store location (directory or fsspec URL); defaults to the store directory,
+# or for a remote graph store (sparql+http://...) to a local directory per server.
+ENV_BLOBS = "BATTKG_BLOBS"
 
 
 def default_store_location() -> str:
@@ -23,5 +26,14 @@ def default_store_location() -> str:
     env = os.environ.get(ENV_STORE)
     if env:
         return env
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return str(Path(base) / "battkg")
+    return str(data_home() / "battkg")
+
+
+def default_blob_location() -> str | None:
+    """The blob store location from the environment, if set."""
+    return os.environ.get(ENV_BLOBS) or None
+
+
+def data_home() -> Path:
+    """``$XDG_DATA_HOME`` (``~/.local/share``)."""
+    return Path(os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share"))

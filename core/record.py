@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from urllib.parse import quote
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -122,6 +123,16 @@ class RecordInputs:
     warnings: list[str] = field(default_factory=list)
     revises: str | None = None
     created: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    process_types: tuple[str, ...] = ("CharacterisationMeasurementProcess",)  # simulations override
+    # How the activity links its sample and parameters: a simulation has no measurement sample
+    # (EMMO hasSimulatedObject) and its settings are inputs (EMMO hasInput), not MeasurementParameters.
+    sample_key: str = "hasMeasurementSample"
+    parameter_key: str = "hasMeasurementParameter"
+    parameter_kinds: tuple[str, ...] = ("MeasurementParameter", "ConventionalProperty")
+    conditions: Any = None  # battkg.ingest.technique.Conditions: the characterisation environment
+    analyses: list[Any] = field(default_factory=list)  # battkg.ingest.technique.Analysis
+    sample_extra: dict[str, Any] = field(default_factory=dict)  # e.g. hasFormulation
+    extra_nodes: list[dict[str, Any]] = field(default_factory=list)  # formulation, cell, ... nodes
 
 
 def _iso(moment: datetime) -> str:
@@ -179,7 +190,8 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
         raise MetadataError("rating", f"must be an integer from 1 to 5 (got {inputs.rating!r})")
 
     # Sample and material -------------------------------------------------------------------
-    sample: dict[str, Any] = {"@id": sample_id, "@type": ["Sample", "Entity"], "label": inputs.sample}
+    sample: dict[str, Any] = {"@id": sample_id, "@type": ["Sample", "Entity"], "label": inputs.sample,
+                              **inputs.sample_extra}
     if inputs.material:
         material_id = f"{DATA}material/{slug(inputs.material)}"
         material_class = vocab.material_class(inputs.material)
@@ -193,9 +205,9 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
     # Measurement activity -------------------------------------------------------------------
     activity: dict[str, Any] = {
         "@id": activity_id,
-        "@type": [*inputs.activity_types, "CharacterisationMeasurementProcess", "Activity"],
+        "@type": [*inputs.activity_types, *inputs.process_types, "Activity"],
         "label": inputs.title,
-        "hasMeasurementSample": sample_id,
+        inputs.sample_key: sample_id,
         "used": sample_id,
     }
     if inputs.observables:
@@ -217,18 +229,28 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
     parameters = []
     for index, quantity in enumerate(inputs.parameters):
         parameters.append(quantity_node(f"{rec}#parameter-{index}", quantity,
-                                        ["MeasurementParameter", "ConventionalProperty"],
-                                        block=quantity.block))
+                                        list(inputs.parameter_kinds), block=quantity.block))
     if parameters:
-        activity["hasMeasurementParameter"] = parameters
+        activity[inputs.parameter_key] = parameters
     outputs = []
     for index, quantity in enumerate(inputs.outputs):
         outputs.append(quantity_node(f"{rec}#output-{index}", quantity, ["MeasuredProperty"],
                                      block=quantity.block))
     if outputs:
         activity["hasOutput"] = outputs
+    if inputs.conditions:
+        environment: dict[str, Any] = {"@id": rec + "#environment", "@type": "CharacterisationEnvironment"}
+        properties = [quantity_node(f"{rec}#condition-{index}", quantity, ["CharacterisationEnvironmentProperty"])
+                      for index, quantity in enumerate(inputs.conditions.quantities)]
+        if properties:
+            environment["hasEnvironmentProperty"] = properties
+        for word, key in (("atmosphere", "atmosphere"), ("mode", "measurementMode"), ("cell_type", "cellType")):
+            if word in inputs.conditions.words:
+                environment[key] = inputs.conditions.words[word]
+        activity["hasCharacterisationEnvironment"] = environment
     activity.update(inputs.extra_activity)
     nodes.append(activity)
+    nodes.extend(inputs.extra_nodes)
 
     # Files ----------------------------------------------------------------------------------
     raw_id = f"{DATA}blob/{inputs.raw.sha256}"
@@ -253,7 +275,8 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
             if unit_key is None:
                 raise MetadataError(f"array {array.hdf5_path}", f"unit {array.unit!r} has no EMMO unit known to battkg")
             node = {
-                "@id": f"{rec}#array{array.hdf5_path.replace('/', '-')}",
+                # Block names carry spaces ("C 1s"): an IRI may not, and the JSON-LD parser drops such nodes.
+                "@id": f"{rec}#array{quote(array.hdf5_path.replace('/', '-'), safe='-._~')}",
                 "@type": "DataArray",
                 "label": array.name,
                 "hdf5Path": array.hdf5_path,
@@ -276,6 +299,33 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
             "hasArray": array_nodes,
         })
         distributions.append(arrays_id)
+
+    # Analyses: each its own activity, informed by the measurement, using its arrays ----------
+    for analysis in inputs.analyses:
+        analysis_id = f"{rec}#analysis-{analysis.key}"
+        node: dict[str, Any] = {
+            "@id": analysis_id,
+            "@type": ["AnalysisActivity", "Activity"],
+            "label": analysis.label,
+            "analysisMethod": analysis.method,
+            "wasInformedBy": activity_id,
+            "used": distributions[-1],
+        }
+        if analysis.software:
+            software_node_id = f"{DATA}software/{slug(analysis.software)}/{analysis.software_version}"
+            software_node: dict[str, Any] = {"@id": software_node_id, "@type": ["SoftwareAgent", "Agent"],
+                                             "label": analysis.software}
+            if analysis.software_version:
+                software_node["softwareVersion"] = analysis.software_version
+            nodes.append(software_node)
+            node["wasAssociatedWith"] = software_node_id
+        if analysis.parameters:
+            node["hasInput"] = [quantity_node(f"{analysis_id}-parameter-{i}", q, ["ConventionalProperty"],
+                                              block=q.block) for i, q in enumerate(analysis.parameters)]
+        node["hasOutput"] = [quantity_node(f"{analysis_id}-output-{i}", q, ["MeasuredProperty"], block=q.block)
+                             for i, q in enumerate(analysis.outputs)]
+        node.update(analysis.extra)
+        nodes.append(node)
 
     # Provenance of the record itself --------------------------------------------------------
     software_id = f"{DATA}software/battkg/{__version__}"

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator
 import pyoxigraph as ox
 
 from battkg.blobs import BlobStore
-from battkg.config import default_store_location
+from battkg.config import data_home, default_blob_location, default_store_location
 from battkg.errors import StoreError
 from battkg.ontology import ONTOLOGY_GRAPH, ONTOLOGY_PATH, PREFIXES, application_quads
 
@@ -33,6 +33,11 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def put_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         """Create or replace one named graph atomically."""
+
+    def put_graphs(self, graphs: dict[str, list[ox.Quad]]) -> None:
+        """Create several new named graphs; stores that can do it in one transaction override this."""
+        for name, quads in graphs.items():
+            self.put_graph(name, quads)
 
     @abc.abstractmethod
     def graph_quads(self, graph: str) -> list[ox.Quad]: ...
@@ -54,8 +59,33 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def graph_names(self) -> list[str]: ...
 
+    def query_serialized(self, sparql: str, *, graphs: list[str] | None, results_format: str,
+                         graph_format: str, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
+        """Run a query and serialize its answer with the store's native writer.
+
+        ``graphs`` is the default graph (None: union of all graphs) and, unless ``named_graphs``
+        is given, also the graphs ``GRAPH`` can reach.  ``results_format`` (SELECT/ASK) and
+        ``graph_format`` (CONSTRUCT/DESCRIBE) are media types from :data:`RESULT_FORMATS` /
+        :data:`GRAPH_FORMATS`; returns (media type used, bytes).  Raises ``SyntaxError`` for a
+        malformed query.  A remote store forwards the query with the same dataset instead.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no native serializer")
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (flush, locks)."""
+
+
+RESULT_FORMATS = {  # SPARQL results media type -> Oxigraph writer
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {  # RDF graph media type -> Oxigraph writer
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+}
 
 
 class OxigraphStore(GraphStore):
@@ -64,6 +94,9 @@ class OxigraphStore(GraphStore):
     def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        # Bumped on every write through this object: read-only views in other processes
+        # (the API's query workers) reopen when it changes.
+        self.generation = 0
         try:
             if path is None:
                 self._store = ox.Store()
@@ -91,6 +124,22 @@ class OxigraphStore(GraphStore):
             self._store.extend(quads)  # atomic: all quads or none
         except OSError as exc:
             raise StoreError(f"cannot write graph <{graph}>: {exc}") from exc
+        finally:
+            self.generation += 1
+
+    def put_graphs(self, graphs: dict[str, list[ox.Quad]]) -> None:
+        """Many new graphs in one transaction (a FINALES file: all its records or none)."""
+        existing = [name for name in graphs if self._store.contains_named_graph(ox.NamedNode(name))]
+        if existing:  # replacing needs the per-graph path; new graphs are the common case
+            return super().put_graphs(graphs)
+        quads = [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(name))
+                 for name, part in graphs.items() for q in part]
+        try:
+            self._store.extend(quads)
+        except OSError as exc:
+            raise StoreError(f"cannot write {len(graphs)} graphs: {exc}") from exc
+        finally:
+            self.generation += 1
 
     def graph_quads(self, graph: str) -> list[ox.Quad]:
         return list(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
@@ -100,6 +149,8 @@ class OxigraphStore(GraphStore):
             self._store.update(sparql, prefixes=PREFIXES)
         except OSError as exc:
             raise StoreError(f"update failed: {exc}") from exc
+        finally:
+            self.generation += 1
 
     def query(self, sparql, *, substitutions=None, graphs=None):  # type: ignore[no-untyped-def]
         if graphs is None:
@@ -111,6 +162,18 @@ class OxigraphStore(GraphStore):
 
     def graph_names(self) -> list[str]:
         return [g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)]
+
+    def query_serialized(self, sparql: str, *, graphs: list[str] | None, results_format: str,
+                         graph_format: str, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
+        if named_graphs is None:
+            results = self.query(sparql, graphs=graphs)
+        else:  # a protocol dataset (default-graph-uri / named-graph-uri), already access-checked
+            results = self._store.query(sparql, prefixes=PREFIXES,
+                                        default_graph=[ox.NamedNode(g) for g in graphs or []],
+                                        named_graphs=[ox.NamedNode(g) for g in named_graphs])
+        if isinstance(results, ox.QueryTriples):
+            return graph_format, results.serialize(format=GRAPH_FORMATS[graph_format])
+        return results_format, results.serialize(format=RESULT_FORMATS[results_format])
 
     def triple_count(self) -> int:
         return len(self._store)
@@ -170,14 +233,30 @@ class Repository:
         self.close()
 
 
-def open_repository(location: str | Path | None = None, *, read_only: bool = False) -> Repository:
-    """Open (creating if needed) the store at ``location`` (path; default from the environment)."""
+def open_repository(location: str | Path | None = None, *, read_only: bool = False,
+                    blobs: str | Path | None = None) -> Repository:
+    """Open (creating if needed) the store at ``location``; default from the environment.
+
+    ``location`` is a directory (embedded Oxigraph) or a ``sparql+http(s)://`` URL
+    (a SPARQL 1.1 server, see :mod:`battkg.sparql_store`).  ``blobs`` is the blob
+    store's directory or fsspec URL (default ``$BATTKG_BLOBS``, else the store
+    directory, else for a remote store a local directory per server).
+    """
+    from battkg.fsspec_blobs import open_blob_store
+
     location = str(location or default_store_location())
+    blobs = blobs or default_blob_location()
     if "://" in location:
-        raise StoreError(
-            f"store location {location!r} looks like a URL; remote SPARQL stores are not supported by this "
-            "version (use a local directory)"
-        )
+        from battkg.sparql_store import SparqlStore, parse_location
+
+        config = parse_location(location)
+        local = data_home() / "battkg" / "remote" / hashlib.sha256(config.location.encode()).hexdigest()[:16]
+        remote = SparqlStore(config)
+        try:
+            return Repository(remote, open_blob_store(blobs or local, local), config.location, read_only=read_only)
+        except BaseException:
+            remote.close()
+            raise
     root = Path(location)
     if root.exists() and not root.is_dir():
         raise StoreError(f"store location {root} is a file, not a directory")
@@ -191,7 +270,7 @@ def open_repository(location: str | Path | None = None, *, read_only: bool = Fal
     except OSError as exc:
         raise StoreError(f"cannot create store directory {root}: {exc.strerror or exc}") from exc
     graphs = OxigraphStore(graph_dir, read_only=read_only)
-    return Repository(graphs, BlobStore(root), str(root), read_only=read_only)
+    return Repository(graphs, open_blob_store(blobs or root, root), str(root), read_only=read_only)
 
 
 def memory_repository(blob_root: Path) -> Repository:

@@ -20,6 +20,7 @@ from battkg.errors import FormatError
 
 _NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _NUMERIC_ROW = re.compile(rf"^\s*{_NUMBER}(?:\s*[,;\t ]\s*{_NUMBER})+\s*[,;]?\s*$")
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _KEY_VALUE = re.compile(r"^\s*([^=:]{1,80}?)\s*(?:=|:)\s*(.*?)\s*$")
 _COMMENT_PREFIXES = ("#", "/*", "*/", "'", "!", ";", "%", "//", "*")
 
@@ -97,36 +98,46 @@ def read_numeric_table(
     line, because silently dropping rows would corrupt the data.
     """
     content = text if text is not None else read_text(path, reader)
-    lines = content.splitlines()
-    start = None
-    for index, line in enumerate(lines):
+    # Scan only the header line by line; the numeric block goes to numpy's C parser as one
+    # slice of the text (no per-line Python work on 10^4-line patterns).
+    header_lines: list[str] = []
+    position, start, first_row = 0, None, ""
+    while position < len(content):
+        newline = content.find("\n", position)
+        end_of_line = len(content) if newline < 0 else newline
+        line = content[position:end_of_line].rstrip("\r")
         if _NUMERIC_ROW.match(line):
-            start = index
+            start, first_row = len(header_lines), line
             break
+        header_lines.append(line)
+        position = end_of_line + 1
     if start is None:
         raise FormatError(path, f"no numeric data block with at least {min_columns} columns found", reader=reader)
-    header_lines = lines[:start]
-    delimiter = _delimiter_of(lines[start])
-    ncols = len(_split(lines[start], delimiter))
+    delimiter = _delimiter_of(first_row)
+    ncols = len(_split(first_row, delimiter))
     if ncols < min_columns:
         raise FormatError(path, f"expected at least {min_columns} numeric columns, found {ncols}",
                           line=start + 1, reader=reader)
     if max_columns is not None and ncols > max_columns:
         raise FormatError(path, f"expected at most {max_columns} numeric columns, found {ncols}",
                           line=start + 1, reader=reader)
-    # Trailing blank lines are fine; blank lines inside the block are not data.
-    end = len(lines)
-    while end > start and not lines[end - 1].strip():
-        end -= 1
-    body = "\n".join(lines[start:end])
+    # Trailing blank lines are fine; blank lines inside the block are not data (numpy would skip them).
+    body = content[position:].rstrip()
+
+    def locate_bad_row() -> None:
+        lines = content.splitlines()
+        _locate_bad_row(path, lines, start, start + len(body.splitlines()), delimiter, ncols, reader)
+
+    if _BLANK_LINE.search(body):
+        locate_bad_row()
     try:
         data = np.loadtxt(io.StringIO(body), delimiter=delimiter, ndmin=2, dtype=np.float64,
                           comments=None)
     except ValueError:
-        _locate_bad_row(path, lines, start, end, delimiter, ncols, reader)
+        locate_bad_row()
         raise  # pragma: no cover - _locate_bad_row always raises
     if data.shape[1] != ncols:  # pragma: no cover - loadtxt enforces equal width
-        _locate_bad_row(path, lines, start, end, delimiter, ncols, reader)
+        locate_bad_row()
     if not np.all(np.isfinite(data)):
         bad = int(np.argwhere(~np.isfinite(data))[0][0])
         raise FormatError(path, "non-finite number (nan/inf) in data block", line=start + bad + 1, reader=reader)

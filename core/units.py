@@ -60,3 +60,29 @@ def convert(value: float | np.ndarray, from_unit: str, to_unit: str) -> float | 
         return registry().Quantity(value, parse_unit(from_unit)).to(parse_unit(to_unit)).magnitude
     except pint.errors.DimensionalityError:
         raise MetadataError("unit", f"cannot convert {from_unit!r} to {to_unit!r} (different dimensions)") from None
+
+
+def split_quantity(value: object, *, field: str, source: str | None = None) -> tuple[float, str]:
+    """(number, unit) from ``"25 degC"``, ``"1.5e-3 S/cm"`` or ``{"value": 25, "unit": "degC"}``.
+
+    A bare number is refused: a temperature or a cell constant without a unit is a guess.
+    """
+    if isinstance(value, dict) and "value" in value and "unit" in value:
+        number, unit = value["value"], str(value["unit"])
+    elif isinstance(value, str) and value.strip():
+        head, _, tail = value.strip().partition(" ")
+        number, unit = head, tail.strip()
+    else:
+        raise MetadataError(field, f"needs a number with a unit, e.g. \"25 degC\" (got {value!r})", source=source)
+    try:
+        magnitude = float(number)
+    except (TypeError, ValueError):
+        raise MetadataError(field, f"needs a number with a unit, e.g. \"25 degC\" (got {value!r})",
+                            source=source) from None
+    if not unit:
+        raise MetadataError(field, f"needs a number with a unit, e.g. \"25 degC\" (got {value!r})", source=source)
+    try:
+        parse_unit(unit)
+    except MetadataError as exc:
+        raise MetadataError(field, str(exc).split(": ", 1)[-1], source=source) from None
+    return magnitude, unit

@@ -29,7 +29,7 @@ from battkg.record import RecordInputs, build_record, compute_record_id, jsonld_
 from battkg.store import Repository
 from battkg.validation import validate_graph
 
-from battkg.ingest.technique import UserMetadata, technique
+from battkg.ingest.technique import UserMetadata, parse_conditions, technique
 
 
 
@@ -46,13 +46,18 @@ class IngestResult:
 
 
 def _merge_quantities(from_file: list[ScalarQuantity], from_user: list[ScalarQuantity],
-                      warnings: list[str]) -> list[ScalarQuantity]:
-    """File values win over user defaults; a disagreement is reported, not silently dropped."""
+                      warnings: list[str], from_blocks: list[ScalarQuantity] | None = None) -> list[ScalarQuantity]:
+    """File values win over user defaults; a disagreement is reported, not silently dropped.
+
+    ``from_blocks`` are per-block statements of the file (e.g. the X-ray energy of each XPS
+    region): they are kept by the caller, and a user value for the same quantity is dropped.
+    """
     from battkg.units import convert
 
     merged = list(from_file)
     for user_q in from_user:
-        same = [q for q in from_file if q.quantity == user_q.quantity and (q.label or "") == (user_q.label or "")]
+        same = [q for q in [*from_file, *(from_blocks or [])]
+                if q.quantity == user_q.quantity and (q.label or "") == (user_q.label or "")]
         if not same:
             merged.append(user_q)
             continue
@@ -109,11 +114,13 @@ def ingest_file(
     tech.check(parsed, user, path)
     derived = tech.derive(parsed, user)
     warnings += derived.warnings
+    parsed = tech.for_record(parsed, user)
     _metadata_conflicts(parsed, user, warnings)
     sample = user.sample or parsed.metadata.get("sample_name")
     if not sample:
         raise MetadataError("sample", "no sample name: give --sample (the file does not name one)", source=str(path))
-    parameters = _merge_quantities(list(parsed.quantities), list(user.quantities), warnings)
+    parameters = _merge_quantities(list(parsed.quantities), list(user.quantities), warnings,
+                                   [q for block in parsed.blocks for q in block.quantities])
     for block in parsed.blocks:
         for quantity in block.quantities:
             parameters.append(ScalarQuantity(quantity.quantity, quantity.value, quantity.unit, quantity.label,
@@ -158,6 +165,14 @@ def ingest_file(
             warnings=warnings,
             revises=user.revises,
             created=now or datetime.now(timezone.utc),
+            process_types=tech.process_types,
+            sample_key=tech.sample_key,
+            parameter_key=tech.parameter_key,
+            parameter_kinds=tech.parameter_kinds,
+            conditions=parse_conditions(user.conditions, source=str(path)),
+            analyses=derived.analyses,
+            sample_extra=derived.sample,
+            extra_nodes=derived.nodes,
         )
         document = build_record(inputs)
         timings["build"] = time.perf_counter() - t
@@ -223,12 +238,14 @@ def user_metadata(technique_key: str, path: Path, overrides: dict[str, Any] | No
         if candidate is not None and candidate.is_file():
             sidecar, source = load_sidecar(candidate), str(candidate)
             break
-    known = set(COMMON_FIELDS) | set(tech.user_quantities)
+    known = set(COMMON_FIELDS) | set(tech.user_quantities) | set(tech.user_fields)
     unknown = set(sidecar) - known
     if unknown:
         raise MetadataError(", ".join(sorted(unknown)), f"unknown field(s); known: {', '.join(sorted(known))}",
                             source=source)
     merged = {**sidecar, **{k: v for k, v in (overrides or {}).items() if v is not None}}
+    if isinstance(sidecar.get("conditions"), dict) and isinstance((overrides or {}).get("conditions"), dict):
+        merged["conditions"] = {**sidecar["conditions"], **overrides["conditions"]}  # per key: explicit wins
     quantities = []
     for name, (quantity, unit, role) in tech.user_quantities.items():
         if merged.get(name) is None:
@@ -237,14 +254,28 @@ def user_metadata(technique_key: str, path: Path, overrides: dict[str, Any] | No
             quantities.append(ScalarQuantity(quantity, float(merged[name]), unit, role))
         except (TypeError, ValueError):
             raise MetadataError(name, f"must be a number in {unit} (got {merged[name]!r})", source=source) from None
+    fields: dict[str, str] = {}
+    for name, allowed in tech.user_fields.items():
+        if merged.get(name) is None:
+            continue
+        # Structured values (an MD formulation: a list of components) travel as canonical JSON text.
+        value = (json.dumps(merged[name], sort_keys=True) if isinstance(merged[name], (list, dict))
+                 else str(merged[name]).strip())
+        if allowed is not None:
+            value = value.lower()
+            if value not in allowed:
+                raise MetadataError(name, f"must be one of {', '.join(allowed)} (got {merged[name]!r})",
+                                    source=source)
+        fields[name] = value
     rating = merged.get("rating")
     try:
         rating = int(rating) if rating is not None else None
     except (TypeError, ValueError):
         raise MetadataError("rating", f"must be an integer from 1 to 5 (got {rating!r})", source=source) from None
+    parse_conditions(merged.get("conditions"), source=source)  # refuse bad conditions before any parsing
     return UserMetadata(
         sample=merged.get("sample"), material=merged.get("material"), operator=merged.get("operator"),
         instrument=merged.get("instrument"), access=merged.get("access") or "public",
         success=merged.get("success"), rating=rating, title=merged.get("title"), quantities=quantities,
-        conditions=merged.get("conditions") or {}, revises=merged.get("revises"),
+        conditions=merged.get("conditions") or {}, revises=merged.get("revises"), fields=fields,
     )

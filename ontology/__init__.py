@@ -36,6 +36,7 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 
 PREFIXES: dict[str, str] = {
     "battkg": BATTKG,
+    "finales": "https://w3id.org/battkg/finales#",
     "data": DATA,
     "emmo": EMMO,
     "echem": "https://w3id.org/emmo/domain/electrochemistry#",
@@ -101,7 +102,9 @@ def generate_context() -> dict[str, Any]:
           OPTIONAL { ?s a ?kind . FILTER(?kind IN (owl:ObjectProperty, owl:DatatypeProperty)) }
           OPTIONAL { ?s battkg:jsonldType ?jt }
           FILTER(?s != <https://w3id.org/battkg/vocab>)
-          FILTER NOT EXISTS { ?s a owl:AnnotationProperty }
+          # battkg's own annotations steer the generators and are no data keys; upstream
+          # annotation properties used on data (inchiKey, canonicalSMILES) are.
+          FILTER NOT EXISTS { ?s a owl:AnnotationProperty . FILTER(STRSTARTS(STR(?s), "https://w3id.org/battkg/vocab#")) }
         } ORDER BY ?key
         """
     )

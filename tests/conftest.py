@@ -50,11 +50,31 @@ def sample_path(entry: dict[str, Any]) -> Path:
     return SAMPLES / entry["path"]
 
 
-@pytest.fixture
-def repo(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A fresh on-disk store (embedded Oxigraph + blob directory)."""
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The ``sparql+http://`` location of one ``oxigraph serve`` process shared by the session."""
+    from tests.servers import start_oxigraph
+
+    try:
+        server, location = start_oxigraph(tmp_path_factory.mktemp("oxigraph-server"))
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    yield location
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "oxigraph-server"])
+def repo(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh store: embedded Oxigraph on disk, and the same tests against a SPARQL 1.1 server."""
     from battkg.store import open_repository
 
-    repository = open_repository(tmp_path / "store")
+    if request.param == "embedded":
+        repository = open_repository(tmp_path / "store")
+    else:
+        from tests.servers import clear
+
+        location = request.getfixturevalue("oxigraph_server")
+        clear(location)
+        repository = open_repository(location, blobs=tmp_path / "store")
     yield repository
     repository.close()
