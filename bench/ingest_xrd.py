@@ -11,23 +11,16 @@ pattern sizes to show the overhead does not grow with the number of points.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from battkg.ingest.pipeline import ingest_file  # noqa: E402
 from battkg.ingest.technique import UserMetadata  # noqa: E402
-from battkg.readers import ScalarQuantity  # noqa: E402
-from battkg.store import open_repository  # noqa: E402
+from bench._common import baseline, machine, report, timed_ingest  # noqa: E402
 
 
 def generate(directory: Path, n: int, points: int) -> list[Path]:
@@ -42,32 +35,11 @@ def generate(directory: Path, n: int, points: int) -> list[Path]:
     return paths
 
 
-def baseline(paths: list[Path], out: Path) -> float:
-    start = time.perf_counter()
-    for i, path in enumerate(paths):
-        data = np.loadtxt(path, comments="#")
-        with h5py.File(out / f"b{i}.h5", "w") as h5:
-            h5.create_dataset("two_theta", data=data[:, 0])
-            h5.create_dataset("intensity", data=data[:, 1])
-    return time.perf_counter() - start
-
-
 def battkg_run(paths: list[Path], store: Path) -> tuple[float, dict[str, list[float]]]:
-    repo = open_repository(store)
-    stages: dict[str, list[float]] = {}
-    # Warm the caches (ontology, shapes, context) outside the timed loop, as a long-running service would.
-    warm = UserMetadata(sample="warm-up", quantities=[ScalarQuantity("Wavelength", 1.5406, "angstrom", "Kα1")])
-    ingest_file(repo, "xrd", paths[0], warm)
-    start = time.perf_counter()
-    for i, path in enumerate(paths):
-        meta = UserMetadata(sample=f"S-{i}", material="LiNiO2", operator="https://orcid.org/0000-0002-1825-0097",
-                            instrument="bench diffractometer")
-        result = ingest_file(repo, "xrd", path, meta)
-        for key, value in result.timings.items():
-            stages.setdefault(key, []).append(value)
-    elapsed = time.perf_counter() - start
-    repo.close()
-    return elapsed, stages
+    jobs = [("xrd", path, UserMetadata(sample=f"S-{i}", material="LiNiO2", instrument="bench diffractometer",
+                                       operator="https://orcid.org/0000-0002-1825-0097"))
+            for i, path in enumerate(paths)]
+    return timed_ingest(jobs, store)
 
 
 def main() -> None:
@@ -75,24 +47,16 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--points", type=int, nargs="+", default=[500, 5000])
     args = parser.parse_args()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"{platform.platform()}")
+    print(machine())
     for points in args.points:
         with tempfile.TemporaryDirectory() as tmp:
             tmp_path = Path(tmp)
             (tmp_path / "in").mkdir()
             (tmp_path / "base").mkdir()
             paths = generate(tmp_path / "in", args.n, points)
-            t_base = baseline(paths, tmp_path / "base")
+            t_base = baseline(paths, tmp_path / "base", ("two_theta", "intensity"))
             t_battkg, stages = battkg_run(paths, tmp_path / "store")
-            ms = {k: 1000 * statistics.median(v) for k, v in stages.items()}
-            overhead = ms["jsonld_to_rdf"] + ms["shacl"] + ms["commit"]
-            print(f"\n{args.n} files x {points} points")
-            print(f"  baseline (numpy.loadtxt + h5py): {args.n / t_base:8.1f} files/s ({1000 * t_base / args.n:.2f} ms/file)")
-            print(f"  battkg ingest:                   {args.n / t_battkg:8.1f} records/s ({1000 * t_battkg / args.n:.2f} ms/record)")
-            print(f"  ratio battkg time / baseline time: {t_battkg / t_base:.2f}")
-            print("  per record (median, ms): " + ", ".join(f"{k} {v:.2f}" for k, v in ms.items()))
-            print(f"  graph + validation + commit overhead: {overhead:.2f} ms/record (target < 20 ms)")
+            report(f"{args.n} files x {points} points", args.n, t_base, t_battkg, stages)
 
 
 if __name__ == "__main__":

@@ -109,3 +109,72 @@ def write_demo_files(directory: Path, samples: tuple[DemoSample, ...] = DEMO_SAM
         path.with_name(path.name + ".meta.json").write_text(json.dumps(sidecar, indent=2) + "\n")
         written.append(path)
     return written
+
+
+def write_operando_series(directory: Path, *, n_patterns: int = 40, n_points: int = 2000, layout: str = "xy",
+                          start_time: str = "2026-03-02T09:00:00+00:00", interval_s: float = 60.0,
+                          seed: int = 11) -> list[Path]:
+    """Write a simulated operando XRD series of LiNiO2 during charge (one file per pattern).
+
+    The c lattice parameter grows by ~1.5 % over the series (Li removal expands the layers), so
+    the 003 reflection moves to lower 2θ pattern by pattern, as in a real operando experiment.
+    Each file carries its measurement time (ISO 8601) so the series can be ordered and aligned
+    with the cycling data.  ``layout`` is ``xy`` (text) or ``xrdml`` (PANalytical XML).
+    Also writes ``series.meta.json`` with sample, material, operator, instrument and conditions.
+    """
+    from datetime import datetime, timedelta
+
+    out_dir = Path(directory)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = datetime.fromisoformat(start_time)
+    step = (80.0 - 10.0) / (n_points - 1)
+    paths = []
+    for index in range(n_patterns):
+        c = 14.19 * (1 + 0.015 * index / max(1, n_patterns - 1))
+        sample = DemoSample("LNO-operando-01", "LiNiO2", (2.878, c), "R-3m", 0.1, "", "", layout)
+        two_theta, counts = simulate_pattern(sample, start=10.0, stop=80.0 + step / 4, step=step, seed=seed + index)
+        two_theta, counts = two_theta[:n_points], counts[:n_points]
+        moment = (t0 + timedelta(seconds=interval_s * index)).isoformat()
+        path = out_dir / f"operando_{index:05d}.{layout}"
+        if layout == "xy":
+            header = f"# Sample: LNO-operando-01\n# Wavelength: {CU_KA1}\n# Measurement time = {moment}\n"
+            body = "\n".join(f"{x:.4f} {y:.0f}" for x, y in zip(two_theta, counts))
+            path.write_text(header + body + "\n")
+        elif layout == "xrdml":
+            path.write_text(_xrdml_document(two_theta, counts, moment))
+        else:
+            raise ValueError(f"unknown layout {layout!r}")
+        paths.append(path)
+    sidecar = {"sample": "LNO-operando-01", "material": "LiNiO2", "operator": "https://orcid.org/0000-0002-1825-0097",
+               "instrument": "Rigaku SmartLab", "wavelength": CU_KA1,
+               "conditions": {"mode": "operando", "cell_type": "CR2032 coin cell with Kapton window",
+                              "temperature": "25 degC"}}
+    (out_dir / "series.meta.json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    return paths
+
+
+def _xrdml_document(two_theta: np.ndarray, counts: np.ndarray, moment: str) -> str:
+    """A minimal PANalytical XRDML 1.5 document (the elements the xrdml reader and vendor tools use)."""
+    counts_text = " ".join(f"{y:.0f}" for y in counts)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<xrdMeasurements xmlns="http://www.xrdml.com/XRDMeasurement/1.5" status="Completed">
+  <sample type="To be analyzed"><id>LNO-operando-01</id><name>LNO-operando-01</name></sample>
+  <xrdMeasurement measurementType="Scan" status="Completed">
+    <usedWavelength intended="K-Alpha 1">
+      <kAlpha1 unit="Angstrom">{CU_KA1}</kAlpha1><kAlpha2 unit="Angstrom">1.544426</kAlpha2>
+      <kBeta unit="Angstrom">1.39225</kBeta><ratioKAlpha2KAlpha1>0.5</ratioKAlpha2KAlpha1>
+    </usedWavelength>
+    <incidentBeamPath><xRayTube name="Cu"><anodeMaterial>Cu</anodeMaterial></xRayTube></incidentBeamPath>
+    <scan appendNumber="0" mode="Continuous" scanAxis="Gonio" status="Completed">
+      <header><startTimeStamp>{moment}</startTimeStamp><endTimeStamp>{moment}</endTimeStamp></header>
+      <dataPoints>
+        <positions axis="2Theta" unit="deg">
+          <startPosition>{two_theta[0]:.5f}</startPosition><endPosition>{two_theta[-1]:.5f}</endPosition>
+        </positions>
+        <commonCountingTime unit="seconds">0.1</commonCountingTime>
+        <counts unit="counts">{counts_text}</counts>
+      </dataPoints>
+    </scan>
+  </xrdMeasurement>
+</xrdMeasurements>
+"""

@@ -21,6 +21,7 @@ class XrdTechnique(Technique):
     activity_types = ("XrayPowderDiffraction", "XrayDiffraction")
     observables = ("CrystalStructure", "LatticeParameter", "PhaseComposition")
     user_quantities = {"wavelength": ("Wavelength", "angstrom", "Kα1")}
+    series_arrays = ("two_theta", "intensity")
 
     def check(self, parsed: ParsedFile, user: UserMetadata, path: Path) -> None:
         for block in parsed.blocks:

@@ -31,6 +31,7 @@ Sample files
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,7 @@ _WAVELENGTH_KEYS = ("calibrated wavelength", "wavelength", "lambda", "alpha1", "
 _ANODE_KEYS = ("anode", "target", "anode material", "tube")
 _SAMPLE_KEYS = ("user sample name", "sample", "sample name", "sample id", "id")
 _OPERATOR_KEYS = ("operator", "user")
+_TIME_KEYS = ("measurement time", "start time", "starttime", "timestamp", "date time", "datetime", "date")
 
 
 def _lookup(header: dict[str, str], keys: tuple[str, ...]) -> tuple[str, str] | None:
@@ -116,6 +118,13 @@ def read(path: Path, **options: object) -> ParsedFile:
     operator = _lookup(header, _OPERATOR_KEYS)
     if operator and "@" not in operator[1]:
         metadata["operator"] = operator[1]
+    stamp = _lookup(header, _TIME_KEYS)
+    if stamp:
+        # Only unambiguous ISO 8601 times (operando series are ordered by them); others stay in the header.
+        try:
+            metadata["start_time"] = datetime.fromisoformat(stamp[1].strip().strip('"').replace("Z", "+00:00"))
+        except ValueError:
+            pass
     block = Block("pattern", arrays=arrays, metadata={"scan_axis": "2Theta"})
     return ParsedFile(
         format_id=READER.id,
