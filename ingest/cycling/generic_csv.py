@@ -80,9 +80,18 @@ def read_mapped(path: Path, *, reader: str, columns: dict[str, str], units: dict
         raise FormatError(path, f"the column mapping must name {missing_required} (columns={{...}})",
                           reader=reader)
     if frame is None:
+        if delimiter is None:
+            # Sniff the delimiter once from the head, so pandas' C parser (≈10x the python engine) reads the rest.
+            import csv
+
+            with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+                head = handle.read(65536)
+            try:
+                delimiter = csv.Sniffer().sniff(head.split("\n", 1)[0], delimiters=",;\t").delimiter
+            except csv.Error:
+                delimiter = ","
         try:
-            frame = pd.read_csv(path, sep=delimiter, engine="python" if delimiter is None else "c",
-                                encoding_errors="replace")
+            frame = pd.read_csv(path, sep=delimiter, engine="c", encoding_errors="replace")
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise FormatError(path, f"cannot parse as CSV: {exc}", reader=reader) from exc
     if frame.empty:

@@ -44,6 +44,10 @@ Known gaps
     not arrays.  A row whose ``metadata`` cell cannot be parsed keeps the text
     and adds a warning.
 
+Options
+    ``experiment=ID`` keeps only the rows of one ``experimentID`` (one electrolyte), so that
+    ``battkg ingest eis`` makes one record per electrolyte (CLI ``--experiment ID``).
+
 Sample files
     ``shared/samples/eis/madap_conductivity_Dataframe_STRUCTURED_all508.csv`` (39 rows).
 """
@@ -152,6 +156,9 @@ def read(path: Path, **options: Any) -> ParsedFile:
         raise FormatError(path, f"not a MADAP conductivity table: header lacks {', '.join(repr(m) for m in missing)}",
                           line=1, reader=READER.id)
     where = {name: i for i, name in enumerate(columns)}
+    # One table holds several experiments (electrolytes); ``experiment=ID`` keeps one of them.
+    wanted = str(options["experiment"]).strip() if options.get("experiment") else None
+    seen: list[str] = []
     blocks: list[Block] = []
     raw_rows: list[dict[str, Any]] = []
     warnings: list[str] = []
@@ -163,6 +170,10 @@ def read(path: Path, **options: Any) -> ParsedFile:
             raise FormatError(path, f"row has {len(row)} field(s), expected {len(columns)} (truncated or "
                               "inconsistent row)", line=line, reader=READER.id)
         cell = {name: row[i] for name, i in where.items()}
+        if cell[COL_ID].strip() not in seen:
+            seen.append(cell[COL_ID].strip())
+        if wanted is not None and cell[COL_ID].strip() != wanted:
+            continue
         frequency = _number_list(path, cell[COL_FREQUENCY], line, COL_FREQUENCY)
         real = _number_list(path, cell[COL_REAL], line, COL_REAL)
         imag = _number_list(path, cell[COL_IMAG], line, COL_IMAG)
@@ -222,6 +233,9 @@ def read(path: Path, **options: Any) -> ParsedFile:
         name = f"{experiment_id} at {temperature} °C" if temperature else experiment_id
         blocks.append(Block(name, arrays=arrays, quantities=quantities, metadata=metadata))
         raw_rows.append({c: _number_list(path, cell[c], line, c).tolist() for c in _UNMAPPED_LISTS if c in cell})
+    if not blocks and wanted is not None and seen:
+        raise FormatError(path, f"no experiment {wanted!r} in the table; it holds {', '.join(seen)}",
+                          field=COL_ID, reader=READER.id)
     if not blocks:
         raise FormatError(path, "the table has a header but no data rows", line=2, reader=READER.id)
     return ParsedFile(

@@ -25,6 +25,14 @@ Blocks
     angstrom, as written, i.e. possibly wrapped) only with
     ``store_positions=True``: coordinates are bulk data and stay in the raw
     file otherwise.
+
+Transport (reader option ``transport={species: charge or None}``)
+    Readers then return a :class:`TrajectoryFile`: the ParsedFile plus, in
+    memory only, the coordinates of the atoms of the named species, their
+    labels, per-frame boxes and frame times, for
+    :mod:`battkg.ingest.md` to compute MSDs and diffusion coefficients.
+    Only the named species' atoms are kept (frames × selected atoms × 3
+    float64), never every atom unless ``store_positions`` asks for it.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ import io
 import lzma
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -163,8 +171,46 @@ class FrameSet:
     steps: np.ndarray | None = None
     times: np.ndarray | None = None
     time_unit: str | None = None  # "ps", "fs", ...
-    positions: list[np.ndarray] = field(default_factory=list)  # only filled when store_positions
+    positions: list[np.ndarray] = field(default_factory=list)  # only filled when store_positions/transport
     periodic: bool | None = None
+    # Atom indices to keep per frame (transport without store_positions); None = every atom.
+    keep: np.ndarray | None = None
+
+    def add_positions(self, xyz: np.ndarray) -> None:
+        """Keep one frame's coordinates (angstrom), only the ``keep`` atoms when a selection is set."""
+        xyz = np.asarray(xyz, dtype=np.float64)
+        self.positions.append(xyz[self.keep] if self.keep is not None else xyz)
+
+    def select_species(self, wanted: Mapping[str, Any] | None, store_positions: bool) -> None:
+        """Restrict kept coordinates to the atoms of ``wanted`` species (unless all are stored)."""
+        if wanted and not store_positions and self.species is not None:
+            labels = np.asarray([str(s) for s in self.species])
+            self.keep = np.flatnonzero(np.isin(labels, list(wanted)))
+
+
+@dataclass
+class TrajectoryFile(ParsedFile):
+    """A ParsedFile plus what transport analysis needs, in memory only (never written as is).
+
+    ``positions``: frames × len(``atom_species``) × 3 angstrom, the atoms of the
+    requested species in file order; ``boxes``: frames × 6 ``[a b c α β γ]``
+    (None when any frame lacks a box); ``times_ps``: frame times in ps (None when
+    the file stores none); ``transport``: the requested species → charge (e).
+    """
+
+    transport: dict[str, float | None] = field(default_factory=dict)
+    positions: np.ndarray | None = None
+    atom_species: list[str] | None = None
+    species_present: list[str] = field(default_factory=list)
+    boxes: np.ndarray | None = None
+    times_ps: np.ndarray | None = None
+    positions_unwrapped: bool = False
+    extra_blocks: list[Block] = field(default_factory=list)  # analysis arrays added by the technique
+
+
+def wants_positions(store_positions: bool, options: Mapping[str, Any]) -> bool:
+    """Whether a reader must collect coordinates: to store them, or for a transport analysis."""
+    return bool(store_positions or options.get("transport"))
 
 
 def _constant_step(values: np.ndarray) -> float | None:
@@ -189,8 +235,13 @@ def trajectory_file(
     frame_arrays: list[ArrayData] | None = None,
     extra_blocks: list[Block] | None = None,
     warnings: list[str] | None = None,
+    transport: Mapping[str, float | None] | None = None,
 ) -> ParsedFile:
-    """Assemble the shared record summary (see the module docstring) into a ParsedFile."""
+    """Assemble the shared record summary (see the module docstring) into a ParsedFile.
+
+    With ``transport`` (species → charge), a :class:`TrajectoryFile` carrying the
+    requested species' coordinates, boxes and times (see the module docstring).
+    """
     if frames.n_frames < 1:
         raise FormatError(path, "no complete frame found", reader=reader)
     if frames.n_atoms < 1:
@@ -244,8 +295,40 @@ def trajectory_file(
     meta.update(metadata or {})
     qty.extend(quantities or [])
     blocks.extend(extra_blocks or [])
-    return ParsedFile(format_id=reader, blocks=blocks, quantities=qty, metadata=meta,
-                      raw_metadata=raw_metadata or {}, warnings=warnings or [])
+    if not transport:
+        return ParsedFile(format_id=reader, blocks=blocks, quantities=qty, metadata=meta,
+                          raw_metadata=raw_metadata or {}, warnings=warnings or [])
+    return _with_transport_data(path, reader, frames, transport, blocks, qty, meta, raw_metadata or {},
+                                warnings or [])
+
+
+def _with_transport_data(path: Path, reader: str, frames: FrameSet, transport: Mapping[str, float | None],
+                         blocks: list[Block], qty: list[ScalarQuantity], meta: dict[str, Any],
+                         raw_metadata: dict[str, Any], warnings: list[str]) -> TrajectoryFile:
+    """The TrajectoryFile of a transport request: selected coordinates, boxes and times in memory."""
+    if len(frames.positions) != frames.n_frames:  # pragma: no cover - reader bug guard
+        raise FormatError(path, "internal: positions were not collected for every frame", reader=reader)
+    labels = [str(s) for s in frames.species] if frames.species is not None else None
+    positions: np.ndarray | None = None
+    selected: list[str] | None = None
+    if labels is not None:
+        index = frames.keep if frames.keep is not None else np.flatnonzero(np.isin(labels, list(transport)))
+        selected = [labels[i] for i in index]
+        if frames.keep is not None:
+            positions = np.stack(frames.positions)
+        else:
+            positions = np.stack([p[index] for p in frames.positions])
+    boxes = None
+    if frames.boxes and all(b is not None for b in frames.boxes):
+        boxes = np.stack([np.asarray(b, dtype=np.float64) for b in frames.boxes])
+    times_ps = None
+    if frames.times is not None and frames.time_unit and frames.time_unit.lower() in TIME_TO_PS:
+        times_ps = np.asarray(frames.times, dtype=np.float64) * TIME_TO_PS[frames.time_unit.lower()]
+    return TrajectoryFile(
+        format_id=reader, blocks=blocks, quantities=qty, metadata=meta, raw_metadata=raw_metadata,
+        warnings=warnings, transport=dict(transport), positions=positions, atom_species=selected,
+        species_present=list(dict.fromkeys(labels)) if labels is not None else [], boxes=boxes,
+        times_ps=times_ps, positions_unwrapped=bool(meta.get("positions_unwrapped")))
 
 
 def element_symbols(numbers: np.ndarray) -> list[str]:

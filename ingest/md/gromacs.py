@@ -43,7 +43,14 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.ingest.md._common import FrameSet, cell_to_dimensions, read_lines, species_counts, trajectory_file
+from battkg.ingest.md._common import (
+    FrameSet,
+    cell_to_dimensions,
+    read_lines,
+    species_counts,
+    trajectory_file,
+    wants_positions,
+)
 from battkg.readers import ParsedFile, ReaderInfo
 
 READER = ReaderInfo(
@@ -118,8 +125,8 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     suffix = path.suffix.lower()
     head = _head(path)
     if suffix == ".gro" and not head.startswith(READER.magic):
-        return _read_structure(path, store_positions)
-    return _read_xdr(path, head, topology, store_positions)
+        return _read_structure(path, store_positions, options)
+    return _read_xdr(path, head, topology, store_positions, options)
 
 
 def _head(path: Path) -> bytes:
@@ -133,7 +140,7 @@ def _head(path: Path) -> bytes:
     return head
 
 
-def _read_structure(path: Path, store_positions: bool) -> ParsedFile:
+def _read_structure(path: Path, store_positions: bool, options: dict[str, Any]) -> ParsedFile:
     n_atoms, title = _check_gro(path)
     universe = _read_gro(path)
     dims = universe.dimensions
@@ -141,31 +148,55 @@ def _read_structure(path: Path, store_positions: bool) -> ParsedFile:
                       species_source="atom type guessed from atom name (MDAnalysis)",
                       boxes=[None if dims is None else np.asarray(dims, dtype=np.float64)],
                       periodic=dims is not None)
-    if store_positions:
+    if wants_positions(store_positions, options):
         frames.positions.append(np.asarray(universe.atoms.positions, dtype=np.float64))
     meta = _gro_metadata(universe, title)
     match = _TIME_IN_TITLE.search(title)
     if match:
         meta["time_ps"] = float(match.group(1))
-    return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=meta)
+    return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=meta,
+                           transport=options.get("transport"))
 
 
-def _read_xdr(path: Path, head: bytes, topology: Path | None, store_positions: bool) -> ParsedFile:
+def _read_xdr(path: Path, head: bytes, topology: Path | None, store_positions: bool,
+              options: dict[str, Any]) -> ParsedFile:
     from MDAnalysis.lib.formats.libmdaxdr import TRRFile, XTCFile
 
     kind = "xtc" if head == b"\x00\x00\x07\xcb" else "trr" if head == b"\x00\x00\x07\xc9" else None
     if kind is None:
         raise FormatError(path, "not an XTC/TRR file (XDR magic number 1995/1993 missing)", reader=READER.id)
     opener = XTCFile if kind == "xtc" else TRRFile
+    meta: dict[str, Any] = {"trajectory_format": kind}
+    warnings: list[str] = []
+    universe = None
+    if topology is not None:
+        # The topology comes first so a transport request keeps only its species' coordinates while streaming.
+        topology = Path(topology)
+        if topology.suffix.lower() != ".gro":
+            raise FormatError(topology, "the topology of an XTC/TRR must be a .gro file", field="topology",
+                              reader=READER.id)
+        top_atoms, title = _check_gro(topology)
+        universe = _read_gro(topology)
+        meta.update(_gro_metadata(universe, title))
+        meta["topology"] = topology.name
+    else:
+        warnings.append("no topology given: species unknown (pass topology= a .gro file)")
     steps: list[int] = []
     times: list[float] = []
     boxes: list[np.ndarray | None] = []
-    positions: list[np.ndarray] = []
+    frames = FrameSet(n_atoms=0, n_frames=0, time_unit="ps")
+    if universe is not None:
+        frames.species = list(universe.atoms.types)
+        frames.species_source = "atom type guessed from atom name (MDAnalysis)"
+        frames.select_species(options.get("transport"), store_positions)
+    collect = wants_positions(store_positions, options)
     n_atoms: int | None = None
-    meta: dict[str, Any] = {"trajectory_format": kind}
     try:
         with opener(str(path)) as handle:
             n_atoms = int(handle.n_atoms)
+            if universe is not None and top_atoms != n_atoms:
+                raise FormatError(path, f"topology {topology.name} has {top_atoms} atoms, the trajectory has "  # type: ignore[union-attr]
+                                  f"{n_atoms}", field="topology", reader=READER.id)
             for frame in handle:
                 steps.append(int(frame.step))
                 times.append(float(frame.time))
@@ -174,11 +205,11 @@ def _read_xdr(path: Path, head: bytes, topology: Path | None, store_positions: b
                              if np.any(box) else None)
                 if kind == "xtc" and "xtc_precision" not in meta:
                     meta["xtc_precision"] = float(frame.prec)
-                if store_positions:
+                if collect:
                     if kind == "trr" and not frame.hasx:
                         raise FormatError(path, f"TRR frame {len(steps) - 1} stores no coordinates",
                                           reader=READER.id)
-                    positions.append(np.asarray(frame.x, dtype=np.float64) * _NM_TO_ANGSTROM)
+                    frames.add_positions(frame.x * _NM_TO_ANGSTROM)
     except FormatError:
         raise
     except (OSError, RuntimeError, ValueError, EOFError) as exc:
@@ -186,25 +217,8 @@ def _read_xdr(path: Path, head: bytes, topology: Path | None, store_positions: b
         raise FormatError(path, f"truncated or corrupt {kind.upper()} file {where}: {exc}", reader=READER.id) from exc
     if n_atoms is None or not steps:
         raise FormatError(path, f"no complete {kind.upper()} frame", reader=READER.id)
-    frames = FrameSet(n_atoms=n_atoms, n_frames=len(steps), boxes=boxes, steps=np.asarray(steps),
-                      times=np.asarray(times), time_unit="ps", positions=positions,
-                      periodic=any(b is not None for b in boxes))
-    warnings: list[str] = []
-    if topology is not None:
-        topology = Path(topology)
-        if topology.suffix.lower() != ".gro":
-            raise FormatError(topology, "the topology of an XTC/TRR must be a .gro file", field="topology",
-                              reader=READER.id)
-        top_atoms, title = _check_gro(topology)
-        if top_atoms != n_atoms:
-            raise FormatError(path, f"topology {topology.name} has {top_atoms} atoms, the trajectory has "
-                              f"{n_atoms}", field="topology", reader=READER.id)
-        universe = _read_gro(topology)
-        frames.species = list(universe.atoms.types)
-        frames.species_source = "atom type guessed from atom name (MDAnalysis)"
-        meta.update(_gro_metadata(universe, title))
-        meta["topology"] = topology.name
-    else:
-        warnings.append("no topology given: species unknown (pass topology= a .gro file)")
+    frames.n_atoms, frames.n_frames, frames.boxes = n_atoms, len(steps), boxes
+    frames.steps, frames.times = np.asarray(steps), np.asarray(times)
+    frames.periodic = any(b is not None for b in boxes)
     return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=meta,
-                           warnings=warnings)
+                           warnings=warnings, transport=options.get("transport"))

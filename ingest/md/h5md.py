@@ -20,7 +20,7 @@ Metadata
     ``/h5md/creator``; ``author`` from ``/h5md/author``; ``h5md_version``;
     ``particles_group``; ``observables`` (their paths).  Observable
     quantity keys: ``energy``/``potential_energy`` → PotentialEnergy,
-    ``total_energy`` → TotalEnergy, ``temperature`` → ThermodynamicTemperature,
+    ``total_energy`` → SystemTotalEnergy, ``temperature`` → ThermodynamicTemperature,
     ``pressure`` → Pressure, ``volume`` → Volume, ``density`` → Density;
     others keep their name with quantity ``""``.
 
@@ -47,6 +47,7 @@ from battkg.ingest.md._common import (
     cell_to_dimensions,
     element_symbols,
     trajectory_file,
+    wants_positions,
 )
 from battkg.readers import ArrayData, Block, ParsedFile, ReaderInfo
 
@@ -60,7 +61,7 @@ READER = ReaderInfo(
 )
 
 _OBSERVABLE_KEYS = {"energy": "PotentialEnergy", "potential_energy": "PotentialEnergy",
-                    "total_energy": "TotalEnergy", "temperature": "ThermodynamicTemperature",
+                    "total_energy": "SystemTotalEnergy", "temperature": "ThermodynamicTemperature",
                     "pressure": "Pressure", "volume": "Volume", "density": "Density"}
 
 
@@ -159,7 +160,7 @@ def _read_open(path: Path, f: Any, store_positions: bool, options: dict[str, Any
                 frames.species, frames.species_source = element_symbols(first), "element (atomic number)"
             else:
                 frames.species, frames.species_source = [_text(s) for s in first], "species label as written"
-        if store_positions:
+        if wants_positions(store_positions, options):
             data = np.asarray(values, dtype=np.float64).reshape(n_frames, n_atoms, -1) * factor
             frames.positions = list(data)
         blocks = _observables(path, f)
@@ -169,7 +170,7 @@ def _read_open(path: Path, f: Any, store_positions: bool, options: dict[str, Any
         raise FormatError(path, f"H5MD content unreadable (truncated or corrupt?): {exc}", reader=READER.id) from exc
     meta["observables"] = [b.name for b in blocks]
     return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=meta,
-                           extra_blocks=blocks)
+                           extra_blocks=blocks, transport=options.get("transport"))
 
 
 def _boxes(particles: Any, n_frames: int, factor: float) -> tuple[list[np.ndarray | None], bool | None]:

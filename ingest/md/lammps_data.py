@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from battkg.ingest.md._common import LENGTH_TO_ANGSTROM, FrameSet, head_text, read_lines, trajectory_file
+from battkg.ingest.md._common import LENGTH_TO_ANGSTROM, FrameSet, head_text, read_lines, trajectory_file, wants_positions
 from battkg.ingest.md._lammps import DataFile, box_dimensions, parse_data_file, unit_for
 from battkg.readers import ParsedFile, ReaderInfo
 
@@ -93,7 +93,7 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     frames = FrameSet(n_atoms=data.n_atoms, n_frames=1, species=species, species_source=source,
                       boxes=[None if factor is None else dims * np.array([factor] * 3 + [1.0] * 3)],
                       periodic=True)
-    if store_positions:
+    if wants_positions(store_positions, options):
         frames.positions.append(data.positions * (factor or 1.0))
     metadata: dict[str, Any] = {"software": "LAMMPS", "atom_style": data.atom_style,
                                 "type_masses": data.masses, "has_image_flags": data.image_flags is not None}
@@ -110,4 +110,5 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     if factor is None:
         metadata["box_reduced_units"] = dims.tolist()
     return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=metadata,
-                           raw_metadata={"title": data.title}, warnings=warnings)
+                           raw_metadata={"title": data.title}, warnings=warnings,
+                           transport=options.get("transport"))

@@ -58,6 +58,7 @@ from battkg.ingest.md._common import (
     head_text,
     read_lines,
     trajectory_file,
+    wants_positions,
 )
 from battkg.ingest.md._lammps import lammps_cell, parse_data_file, unit_for
 from battkg.readers import ParsedFile, ReaderInfo
@@ -145,8 +146,8 @@ def _frames(path: Path, lines: list[str]) -> tuple[list[_Frame], str | None]:
                 raise FormatError(path, f"truncated file: ITEM: {item} has no value", line=i + 1, reader=READER.id)
             text = lines[value_at].strip()
             try:
-                if item == "TIMESTEP":
-                    step, time, n_atoms, cell = int(text), None, None, None
+                if item == "TIMESTEP":  # LAMMPS writes ITEM: TIME before ITEM: TIMESTEP: keep it
+                    step, n_atoms, cell = int(text), None, None
                 elif item == "TIME":
                     time = float(text)
                 elif item == "UNITS":
@@ -178,6 +179,7 @@ def _frames(path: Path, lines: list[str]) -> tuple[list[_Frame], str | None]:
                                       f"{len(columns)} (truncated or inconsistent row)",
                                       line=value_at + k + 1, reader=READER.id)
             frames.append(_Frame(step, time, n_atoms, cell, origin, columns, rows, value_at + 1, count_line))
+            time = None
             i = rows_end
         else:
             raise FormatError(path, f"unknown dump item 'ITEM: {item}'", line=i + 1, reader=READER.id)
@@ -269,10 +271,11 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     metadata["positions_unwrapped"] = bool(coord is not None and (coord[3] or has_images))
     result = FrameSet(n_atoms=n_atoms, n_frames=len(frames), species=species, species_source=source,
                       periodic=True, steps=np.array([f.step for f in frames], dtype=np.int64))
+    collect = wants_positions(store_positions, options)
     for frame, order in zip(frames, order_per_frame, strict=True):
         dims = cell_to_dimensions(frame.cell)
         result.boxes.append(None if factor is None else dims * np.array([factor] * 3 + [1.0] * 3))
-        if store_positions:
+        if collect:
             if coord is None:
                 raise FormatError(path, "store_positions needs coordinate columns (x y z, xu, xs or xsu)",
                                   reader=READER.id)
@@ -298,4 +301,4 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
         warnings.append(f"time unit {result.time_unit!r} (units {units}) has no picosecond equivalent: "
                         "SimulatedTime not reported")
     return trajectory_file(path, READER.id, result, store_positions=store_positions, metadata=metadata,
-                           warnings=warnings)
+                           warnings=warnings, transport=options.get("transport"))

@@ -30,7 +30,7 @@ Units
 Arrays (per run Block)
     ``step`` (Step), ``time`` (Time), ``temperature`` (ThermodynamicTemperature),
     ``pressure`` (Pressure, as written: atm for real, bar for metal),
-    ``potential_energy`` (PotentialEnergy), ``total_energy`` (TotalEnergy),
+    ``potential_energy`` (PotentialEnergy), ``total_energy`` (SystemTotalEnergy),
     ``density`` (Density), ``volume`` (Volume).  Every other column is kept
     under its LAMMPS keyword with quantity ``""`` (no ontology class) and the
     unit its kind implies (``KinEng``, ``E_*`` energy; ``Pxx`` pressure;
@@ -101,7 +101,7 @@ _MAPPED: dict[str, tuple[str, str, str]] = {
     "Temp": ("temperature", "ThermodynamicTemperature", "temperature"),
     "Press": ("pressure", "Pressure", "pressure"),
     "PotEng": ("potential_energy", "PotentialEnergy", "energy"),
-    "TotEng": ("total_energy", "TotalEnergy", "energy"),
+    "TotEng": ("total_energy", "SystemTotalEnergy", "energy"),
     "Density": ("density", "Density", "density"),
     "Volume": ("volume", "Volume", "volume"),
 }
@@ -380,3 +380,8 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
         warnings.append(f"no timestep command: LAMMPS default for units {units} assumed")
     return ParsedFile(format_id=READER.id, blocks=blocks, quantities=quantities, metadata=metadata,
                       raw_metadata={"commands": commands}, warnings=warnings)
+
+
+def keyword_kind(keyword: str) -> str:
+    """The kind (energy, pressure, distance, ...) of a thermo keyword this reader leaves unclassified."""
+    return _KIND_OF_UNMAPPED.get(keyword, "unknown")

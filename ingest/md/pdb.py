@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.ingest.md._common import FrameSet, read_lines, species_counts, trajectory_file
+from battkg.ingest.md._common import FrameSet, read_lines, species_counts, trajectory_file, wants_positions
 from battkg.readers import ParsedFile, ReaderInfo
 
 _RECORDS = (b"HEADER", b"TITLE ", b"COMPND", b"REMARK", b"CRYST1", b"ATOM  ", b"HETATM", b"MODEL ", b"AUTHOR")
@@ -136,7 +136,7 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
         species, source = [str(n) for n in atoms.names], "atom name as written"
     frames = FrameSet(n_atoms=n_atoms, n_frames=n_models, species=species, species_source=source)
     frames.boxes = _boxes(path, lines, n_models)
-    if store_positions:
+    if wants_positions(store_positions, options):
         for ts in universe.trajectory:
             frames.positions.append(np.asarray(ts.positions, dtype=np.float64))
     frames.periodic = frames.boxes[0] is not None
@@ -153,4 +153,4 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     if comment and comment.upper() not in ("UNNAMED", "NONE"):  # Open Babel's placeholder title
         meta["comment"] = comment
     return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=meta,
-                           raw_metadata=raw)
+                           raw_metadata=raw, transport=options.get("transport"))

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.ingest.md._common import FrameSet, read_lines, trajectory_file
+from battkg.ingest.md._common import FrameSet, read_lines, trajectory_file, wants_positions
 from battkg.readers import ArrayData, ParsedFile, ReaderInfo, ScalarQuantity
 
 _COUNT_THEN_COMMENT = re.compile(r"^\s*\d+\s*\r?\n")
@@ -208,12 +208,13 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     if topology is not None:
         warnings.append("XYZ files carry their own atom labels; the topology option was ignored")
     if not extended:
-        frames = _read_plain(path, lines, n_atoms, starts, store_positions)
+        frames = _read_plain(path, lines, n_atoms, starts, wants_positions(store_positions, options))
         raw["comments"] = [c.strip() for c in comments[:10]]
     else:
         energy_unit = str(options.get("energy_unit", "eV"))
         time_unit = options.get("time_unit")
-        frames, extra = _read_extended(path, lines, n_atoms, starts, store_positions, energy_unit,
+        frames, extra = _read_extended(path, lines, n_atoms, starts, wants_positions(store_positions, options),
+                                       energy_unit,
                                        str(time_unit) if time_unit else None)
         raw["info_frame0"] = extra["info_frame0"]
         metadata["per_atom_properties"] = extra["per_atom_properties"]
@@ -229,4 +230,5 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
         if extra.get("temperature") is not None:
             quantities.append(ScalarQuantity("ThermodynamicTemperature", float(extra["temperature"]), "K"))
     return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=metadata,
-                           raw_metadata=raw, quantities=quantities, frame_arrays=frame_arrays, warnings=warnings)
+                           raw_metadata=raw, quantities=quantities, frame_arrays=frame_arrays, warnings=warnings,
+                           transport=options.get("transport"))
