@@ -1,94 +1,91 @@
-"""FastAPI application: the SPARQL 1.1 Protocol endpoint over the record store.
+"""FastAPI application factory: wiring, error mapping, health and ontology look-up.
 
-This is the minimal endpoint of the foundation: ``/sparql`` (GET and POST,
-form-encoded or ``application/sparql-query``), results serialized by
-Oxigraph's native writers with content negotiation, ``/healthz``.
-Records, uploads, access control and export come with the API issue.
+Where things are:
+
+* ``api/sparql.py``   — ``/sparql`` (SPARQL 1.1 Protocol), ``/sparql/update``, ``/store`` (Graph Store Protocol)
+* ``api/records.py``  — ``/records``, ``/records/{id}`` (+ ``/arrays/{name}``, ``/raw``, ``/status``, ``/export``), ``/export``
+* ``api/ingest.py``   — ``POST /ingest/{technique}`` (multipart upload)
+* ``api/auth.py``     — users, roles, hashed tokens, which graphs a caller may see
+* ``api/query_pool.py`` — query time limit (worker processes that can be stopped)
+* ``api/html.py``     — the record page (inline SVG plot)
+
+No ``from __future__ import annotations`` in the route modules: FastAPI resolves
+``Annotated`` dependencies at import time.
 """
 
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
 
-import re
-from typing import Annotated
-
-import pyoxigraph as ox
-from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from battkg import __version__
+from battkg.api import ingest as ingest_routes
+from battkg.api import records as record_routes
+from battkg.api import sparql as sparql_routes
+from battkg.api.auth import UserStore, Visibility
+from battkg.api.deps import AppState, Settings
+from battkg.api.query_pool import make_runner
+from battkg.errors import AccessDenied, BattkgError, MetadataError, RecordNotFound, ShapeViolation, StoreError
 from battkg.store import Repository, open_repository
 
-RESULT_FORMATS = {
-    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
-    "application/json": ox.QueryResultsFormat.JSON,
-    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-    "text/csv": ox.QueryResultsFormat.CSV,
-    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
-}
-GRAPH_FORMATS = {
-    "text/turtle": ox.RdfFormat.TURTLE,
-    "application/n-triples": ox.RdfFormat.N_TRIPLES,
-    "application/ld+json": ox.RdfFormat.JSON_LD,
-}
-_SERVICE = re.compile(r"\bSERVICE\b", re.IGNORECASE)
 
+def create_app(location: "str | None" = None, repo: "Repository | None" = None,
+               settings: "Settings | None" = None) -> FastAPI:
+    """Build the app over the store at ``location`` (or an already open repository).
 
-def _negotiate(accept: str, table: dict, default: str) -> tuple[str, object]:
-    for part in accept.split(","):
-        media = part.split(";")[0].strip().lower()
-        if media in table:
-            return media, table[media]
-    return default, table[default]
+    Query worker processes start here and stop at the app's shutdown (uvicorn's lifespan,
+    or leaving ``with TestClient(app)``).
+    """
+    settings = settings or Settings()
+    repository = repo or open_repository(location)
 
+    state = AppState(repository, settings, UserStore.for_repository(repository), Visibility(repository),
+                     make_runner(repository.graphs, workers=settings.query_workers, timeout=settings.query_timeout))
 
-def create_app(location: "str | None" = None, repo: "Repository | None" = None) -> FastAPI:
-    """Build the app over the store at ``location`` (or an already open repository)."""
-    app = FastAPI(title="battkg", version=__version__,
-                  description="Battery research knowledge graph: SPARQL 1.1 endpoint")
-    state = {"repo": repo}
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            state.runner.close()  # workers also exit on their own when this process ends (EOF on stdin)
 
-    def get_repo() -> Repository:
-        if state["repo"] is None:
-            state["repo"] = open_repository(location)
-        return state["repo"]
+    app = FastAPI(title="battkg", version=__version__, lifespan=lifespan,
+                  description="Battery research knowledge graph: SPARQL 1.1 endpoint, records, uploads, "
+                              "archive export. Write operations need `Authorization: Bearer <token>` "
+                              "(create users with `battkg users add`).")
+    app.state.battkg = state
 
-    RepoDep = Annotated[Repository, Depends(get_repo)]
+    @app.exception_handler(BattkgError)
+    async def battkg_error(request: Request, exc: BattkgError) -> JSONResponse:
+        if isinstance(exc, AccessDenied):
+            anonymous = "authorization" not in request.headers
+            return JSONResponse({"detail": str(exc)}, status_code=401 if anonymous else 403,
+                                headers={"WWW-Authenticate": "Bearer"} if anonymous else None)
+        if isinstance(exc, RecordNotFound):
+            return JSONResponse({"detail": str(exc)}, status_code=404)
+        if isinstance(exc, ShapeViolation):
+            return JSONResponse({"detail": str(exc), "violations": [str(v) for v in exc.violations]},
+                                status_code=422)
+        if isinstance(exc, StoreError):
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        status = 422 if isinstance(exc, MetadataError) else 400
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
+        """Liveness: the version and that the app is up."""
         return {"status": "ok", "version": __version__}
 
-    async def _answer(query: str | None, request: Request, repo: Repository) -> Response:
-        if not query:
-            raise HTTPException(400, "missing 'query' parameter (SPARQL 1.1 Protocol)")
-        if _SERVICE.search(query):
-            raise HTTPException(400, "SERVICE (federated query) is refused by this endpoint")
-        try:
-            results = repo.graphs.query(query)
-        except SyntaxError as exc:
-            raise HTTPException(400, f"SPARQL syntax error: {exc}") from None
-        accept = request.headers.get("accept", "*/*")
-        if isinstance(results, ox.QueryTriples):
-            media, fmt = _negotiate(accept, GRAPH_FORMATS, "text/turtle")
-            body = results.serialize(format=fmt)
-            return Response(body, media_type=media)
-        media, fmt = _negotiate(accept, RESULT_FORMATS, "application/sparql-results+json")
-        body = results.serialize(format=fmt)
-        return Response(body, media_type="application/sparql-results+json" if media == "application/json" else media)
+    @app.get("/ontology/search", tags=["service"])
+    def ontology_search(q: str, limit: int = 25) -> list[dict[str, object]]:
+        """Ontology terms whose label, synonym or abbreviation contains ``q``."""
+        from battkg.ontology import search
 
-    @app.get("/sparql")
-    async def sparql_get(request: Request, repo: RepoDep, query: str | None = None) -> Response:
-        return await _answer(query, request, repo)
+        return [{"label": h.label, "iri": h.iri, "parents": list(h.parents), "definition": h.definition}
+                for h in search(q, None, max(1, min(limit, 200)))]
 
-    @app.post("/sparql")
-    async def sparql_post(request: Request, repo: RepoDep) -> Response:
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type == "application/sparql-query":
-            query = (await request.body()).decode("utf-8")
-        elif content_type == "application/x-www-form-urlencoded":
-            query = (await request.form()).get("query")  # type: ignore[assignment]
-        else:
-            return JSONResponse({"detail": "POST needs application/sparql-query or form-encoded 'query'"},
-                                status_code=415)
-        return await _answer(query, request, repo)
-
+    app.include_router(sparql_routes.router)
+    app.include_router(record_routes.router)
+    app.include_router(ingest_routes.router)
     return app

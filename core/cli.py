@@ -27,6 +27,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 records_app = typer.Typer(no_args_is_help=True, help="List, show and mark records.")
 ontology_app = typer.Typer(no_args_is_help=True, help="Label look-up and the JSON-LD context.")
 demo_app = typer.Typer(no_args_is_help=True, help="Example data battkg generates itself.")
+users_app = typer.Typer(no_args_is_help=True, help="API users, roles and bearer tokens (stored hashed).")
+app.add_typer(users_app, name="users")
 app.add_typer(records_app, name="records")
 app.add_typer(ontology_app, name="ontology")
 app.add_typer(demo_app, name="demo")
@@ -66,8 +68,8 @@ def main_callback(version: bool = typer.Option(False, "--version", callback=_ver
 
 @app.command()
 def ingest(
-    technique: str = typer.Argument(..., help=f"Technique: {', '.join(TECHNIQUES)}."),
-    paths: list[Path] = typer.Argument(..., help="Files to ingest (one record each)."),
+    technique: str = typer.Argument(..., help=f"Technique: {', '.join(TECHNIQUES)}, or finales (broker JSON)."),
+    paths: Optional[list[Path]] = typer.Argument(None, help="Files to ingest (one record each)."),
     sample: Optional[str] = typer.Option(None, help="Sample name or id (e.g. LNO-019)."),
     material: Optional[str] = typer.Option(None, help="Material (formula, name or abbreviation, e.g. LiNiO2)."),
     operator: Optional[str] = typer.Option(None, help="Operator: ORCID iD (https://orcid.org/...) or name."),
@@ -77,17 +79,53 @@ def ingest(
     rating: Optional[int] = typer.Option(None, min=1, max=5, help="Quality rating 1-5."),
     title: Optional[str] = typer.Option(None, help="Record title (default: technique, sample and file)."),
     wavelength: Optional[float] = typer.Option(None, help="XRD: Kα1 wavelength in Å, if the file lacks it."),
+    excitation_energy: Optional[float] = typer.Option(None, help="XPS: X-ray source energy in eV, if the file lacks it."),
+    laser_wavelength: Optional[float] = typer.Option(None, help="Raman: laser wavelength in nm, if the file lacks it."),
+    ordinate: Optional[str] = typer.Option(
+        None, help="FTIR: absorbance | transmittance | reflectance, when the file does not say."),
+    topology: Optional[Path] = typer.Option(None, help="MD: topology of a trajectory (.gro for .xtc/.trr, "
+                                            "LAMMPS data file for a dump)."),
+    transport: Optional[list[str]] = typer.Option(
+        None, help="MD: species for self-diffusion, SPECIES or SPECIES=CHARGE for Nernst-Einstein (repeatable, "
+                   "e.g. --transport Li=+1 --transport P=-1)."),
+    store_positions: bool = typer.Option(False, "--store-positions", help="MD: copy coordinates into the HDF5 file."),
+    temperature: Optional[float] = typer.Option(None, help="MD: thermostat temperature in K, if the file lacks it."),
+    timestep: Optional[float] = typer.Option(None, help="MD: integration timestep in fs, if the file lacks it."),
+    frame_interval: Optional[float] = typer.Option(None, help="MD: time between frames in ps, if the file lacks it."),
+    ensemble: Optional[str] = typer.Option(None, help="MD: ensemble (NVT, NPT, ...), if the file does not say."),
+    force_field: Optional[str] = typer.Option(None, help="MD: force-field name, if the file does not say."),
+    formation_cycles: Optional[int] = typer.Option(
+        None, min=0, help="Cycling: formation cycles before the end-of-life reference cycle (default 3)."),
+    column_map: Optional[list[str]] = typer.Option(
+        None, help="Cycling generic CSV: ARRAY=COLUMN (repeatable; time, voltage, current required), "
+                   "e.g. --column-map time='Test Time (s)'."),
+    cell_constant: Optional[str] = typer.Option(
+        None, help="EIS: conductivity-cell constant with its unit, e.g. '4.72 1/cm' or '472 1/m'."),
+    resistance_method: Optional[str] = typer.Option(
+        None, help="EIS: bulk resistance by 'intercept' (default) or a circuit fit: R0-CPE1, R0-p(R1,CPE1), "
+                   "R0-p(R1,CPE1)-CPE2."),
+    experiment: Optional[str] = typer.Option(None, help="EIS MADAP table: the experimentID to ingest."),
     format_id: Optional[str] = typer.Option(None, "--format", help="Reader id; overrides content detection."),
     meta: Optional[Path] = typer.Option(None, "--meta", help="Metadata file (JSON/YAML); default <file>.meta.json."),
     revises: Optional[str] = typer.Option(None, help="Record id this one is a new version of."),
+    condition: Optional[list[str]] = typer.Option(
+        None, help="Measurement condition KEY=VALUE (repeatable): temperature='25 degC', pressure='1 bar', "
+                   "atmosphere=argon, mode=operando|in situ|ex situ, cell_type='CR2032 coin cell'."),
+    series: Optional[str] = typer.Option(
+        None, help="Operando series: a directory or glob of patterns ingested as ONE record (2-D array)."),
+    cycling_record: Optional[str] = typer.Option(
+        None, help="With --series: id of the cycling/EIS record measured on the same cell at the same time."),
     store: Optional[str] = StoreOpt,
 ) -> None:
-    """Ingest files as validated records; prints one record id per file."""
+    """Ingest files as validated records; prints one record id per file (or one per --series)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from battkg.ingest.pipeline import SIDECAR_SUFFIXES, ingest_file, user_metadata
     from battkg.ingest.technique import technique as technique_of
 
+    if technique == "finales":  # JSON objects of a broker, not instrument files: their own mapper
+        _ingest_finales(paths, access, store)
+        return
     if technique not in TECHNIQUES:
         err.print(f"[bold red]error:[/] unknown technique {technique!r}; choose one of {', '.join(TECHNIQUES)}")
         raise typer.Exit(2)
@@ -96,10 +134,50 @@ def ingest(
     except KeyError as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc.args[0]))}")
         raise typer.Exit(3)
-    files = [p for p in paths if not p.name.endswith(SIDECAR_SUFFIXES)]
+    if bool(paths) == bool(series):
+        err.print("[bold red]error:[/] give either files or --series DIR_OR_GLOB")
+        raise typer.Exit(2)
+    if cycling_record and not series:
+        err.print("[bold red]error:[/] --cycling-record links an operando --series; it needs --series")
+        raise typer.Exit(2)
+    files = [p for p in paths or [] if not p.name.endswith(SIDECAR_SUFFIXES)]
     cli = {"sample": sample, "material": material, "operator": operator, "instrument": instrument,
            "access": access if access != "public" else None, "success": success, "rating": rating,
-           "title": title, "wavelength": wavelength, "revises": revises}
+           "title": title, "wavelength": wavelength, "revises": revises,
+           "excitation_energy": excitation_energy, "laser_wavelength": laser_wavelength, "ordinate": ordinate,
+           "temperature": temperature, "timestep": timestep, "frame_interval": frame_interval,
+           "ensemble": ensemble, "force_field": force_field, "formation_cycles": formation_cycles,
+           "cell_constant": cell_constant, "resistance_method": resistance_method}
+    reader_options: dict[str, Any] = {}
+    if topology is not None:
+        reader_options["topology"] = str(topology)
+    if column_map:
+        malformed = [c for c in column_map if "=" not in c]
+        if malformed:
+            err.print(f"[bold red]error:[/] --column-map {escape(malformed[0])!r}: expected ARRAY=COLUMN")
+            raise typer.Exit(2)
+        reader_options["columns"] = dict(c.split("=", 1) for c in column_map)
+        format_id = format_id or "cycling.generic.csv"  # a column map means the generic reader
+    if experiment:
+        reader_options["experiment"] = experiment
+    if store_positions:
+        reader_options["store_positions"] = True
+    if transport:
+        from battkg.ingest.md import parse_transport
+
+        try:
+            reader_options["transport"] = parse_transport(transport)
+        except BattkgError as exc:
+            _fail(exc)
+    if condition:
+        malformed = [c for c in condition if "=" not in c]
+        if malformed:
+            err.print(f"[bold red]error:[/] --condition {escape(malformed[0])!r}: expected KEY=VALUE")
+            raise typer.Exit(2)
+        cli["conditions"] = dict(c.split("=", 1) for c in condition)
+    if series:
+        _ingest_series(technique, series, cli, meta, format_id, cycling_record, store)
+        return
     failures = 0
     try:
         repo = _repo(store)
@@ -111,7 +189,8 @@ def ingest(
         for path in files:
             try:
                 user = user_metadata(technique, path, cli, meta)
-                result = ingest_file(repo, technique, path, user, format_id=format_id)
+                result = ingest_file(repo, technique, path, user, format_id=format_id,
+                                     reader_options=reader_options or None)
             except BattkgError as exc:
                 failures += 1
                 err.print(f"[bold red]error:[/] {escape(str(exc))}")
@@ -127,6 +206,87 @@ def ingest(
     if failures:
         err.print(f"[bold red]{failures} of {len(files)} file(s) failed; nothing was stored for them[/]")
         raise typer.Exit(1)
+
+
+def _ingest_series(technique: str, spec: str, cli: dict[str, Any], meta: Optional[Path], format_id: Optional[str],
+                   cycling_record: Optional[str], store: Optional[str]) -> None:
+    """``ingest TECH --series``: one record for a directory/glob of patterns, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from battkg.ingest.pipeline import user_metadata
+    from battkg.ingest.series import expand_series, ingest_series
+
+    try:
+        members = expand_series(spec)
+        # The sidecar of a series is --meta or <dir>/series.meta.json|yaml.
+        series_dir = Path(spec) if Path(spec).is_dir() else members[0].parent
+        user = user_metadata(technique, series_dir / "series", cli, meta)
+        repo = _repo(store)
+    except BattkgError as exc:
+        _fail(exc)
+    with repo, Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TimeRemainingColumn(), console=err, transient=True) as progress:
+        task = progress.add_task(f"{technique} series", total=len(members))
+        try:
+            result = ingest_series(repo, technique, members, user, format_id=format_id,
+                                   electrochemistry_record=cycling_record,
+                                   progress=lambda done: progress.update(task, completed=done))
+        except BattkgError as exc:
+            _fail(exc)
+    for warning in result.warnings:
+        err.print(f"[yellow]{escape(spec)}: {escape(warning)}[/]")
+    state = "created" if result.created else "exists (same files and options; nothing changed)"
+    err.print(f"{escape(spec)}: {len(members)} patterns → record {result.record_id} {state}")
+    out.print(result.record_id, highlight=False)
+
+
+finales_app = typer.Typer(no_args_is_help=True, help="FINALES broker: live pull.")
+app.add_typer(finales_app, name="finales")
+
+
+def _print_finales_report(report: Any) -> None:
+    for path, reason in report.skipped:
+        err.print(f"[dim]{escape(path)}: skipped ({escape(reason)})[/]")
+    for message in report.warnings + report.conflicts:
+        err.print(f"[yellow]{escape(message)}[/]")
+    for message in report.errors:
+        err.print(f"[bold red]error:[/] {escape(message)}")
+    err.print(f"FINALES: {report.created} record(s) created, {report.status_changes} status change(s), "
+              f"{report.unchanged} unchanged, {report.invalid} not conforming to their schema, "
+              f"{report.unknown_requests} result(s) with an unknown request, {len(report.errors)} file(s) failed")
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def _ingest_finales(paths: list[Path], access: str, store: Optional[str]) -> None:
+    from battkg.mappers.finales.importer import import_paths
+
+    try:
+        with _repo(store) as repo:
+            report = import_paths(repo, paths, access=access)
+    except BattkgError as exc:
+        _fail(exc)
+    _print_finales_report(report)
+
+
+@finales_app.command("sync")
+def finales_sync(
+    url: str = typer.Option(..., help="Broker base URL, e.g. http://broker:13371."),
+    token_file: Path = typer.Option(..., help="File holding the bearer token (JWT)."),
+    timeout: float = typer.Option(30.0, help="Seconds per HTTP call."),
+    retries: int = typer.Option(3, help="Retries on connection errors and 5xx answers."),
+    store: Optional[str] = StoreOpt,
+) -> None:
+    """Pull capabilities, tenants, all requests and results from a broker and import them."""
+    from battkg.mappers.finales.sync import read_token, sync
+
+    try:
+        token = read_token(token_file)
+        with _repo(store) as repo:
+            report = sync(repo, url, token, timeout=timeout, retries=retries)
+    except BattkgError as exc:
+        _fail(exc)
+    _print_finales_report(report)
 
 
 # ---------------------------------------------------------------------------------------- records
@@ -159,7 +319,8 @@ def records_list(
 @records_app.command("show")
 def records_show(record_id: str, store: Optional[str] = StoreOpt) -> None:
     """Print one record as JSON-LD (the same document as `battkg export ID --format jsonld`)."""
-    export(record_id, output_format="jsonld", store=store)
+    export([record_id], output_format="jsonld", output=None, license_url="https://creativecommons.org/licenses/by/4.0/",
+           affiliation=None, store=store)
 
 
 @records_app.command("mark")
@@ -240,22 +401,43 @@ def query(
 
 @app.command()
 def export(
-    record_id: str,
-    output_format: str = typer.Option("jsonld", "--format", help="jsonld."),
+    record_ids: list[str] = typer.Argument(..., help="Record id(s); several make one campaign crate."),
+    output_format: str = typer.Option("jsonld", "--format", help="jsonld | ro-crate | invenio."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write here (required for ro-crate)."),
+    license_url: str = typer.Option("https://creativecommons.org/licenses/by/4.0/", "--license",
+                                    help="Licence IRI for the crate / deposit."),
+    affiliation: Optional[str] = typer.Option(None, help="invenio: ROR id of the creators' organisation."),
     store: Optional[str] = StoreOpt,
 ) -> None:
-    """Export one record (JSON-LD, compacted with the battkg context, context inline)."""
-    from battkg.export import export_record
+    """Export records: JSON-LD (framed, compacted, context inline), an RO-Crate zip, or InvenioRDM JSON."""
+    from battkg.export import EXPORT_FORMATS, export_record, invenio_record, write_ro_crate
 
-    if output_format != "jsonld":
-        err.print(f"[bold red]error:[/] export format {output_format!r} is not implemented yet (jsonld)")
-        raise typer.Exit(3)
+    if output_format not in EXPORT_FORMATS:
+        err.print(f"[bold red]error:[/] unknown export format {output_format!r} ({', '.join(EXPORT_FORMATS)})")
+        raise typer.Exit(2)
+    if output_format != "ro-crate" and len(record_ids) > 1:
+        err.print("[bold red]error:[/] several records export as one --format ro-crate; jsonld/invenio take one")
+        raise typer.Exit(2)
+    if output_format == "ro-crate" and output is None:
+        err.print("[bold red]error:[/] --format ro-crate writes a zip: give --output FILE.zip")
+        raise typer.Exit(2)
     try:
         with _repo(store, read_only=True) as repo:
-            document = export_record(repo, record_id)
+            if output_format == "ro-crate":
+                write_ro_crate(repo, record_ids, output, license_url=license_url)
+                err.print(f"wrote {output} ({len(record_ids)} record(s))")
+                return
+            if output_format == "invenio":
+                document = invenio_record(repo, record_ids[0], affiliation_ror=affiliation, license_url=license_url)
+            else:
+                document = export_record(repo, record_ids[0])
     except BattkgError as exc:
         _fail(exc)
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    if output is not None:
+        output.write_text(text)
+    else:
+        sys.stdout.write(text)
 
 
 @app.command()
@@ -338,19 +520,67 @@ def ontology_context(check: bool = typer.Option(False, help="Fail if the committ
 def serve(
     host: str = typer.Option("127.0.0.1", help="Interface to bind (loopback by default)."),
     port: int = typer.Option(8000, help="TCP port."),
+    query_timeout: float = typer.Option(30.0, help="Stop a SPARQL query after this many seconds."),
+    query_workers: int = typer.Option(2, help="Query worker processes (0: run queries on threads, no hard stop)."),
+    max_upload_mb: float = typer.Option(256.0, help="Largest request body (uploads, updates, graphs) in MB."),
     store: Optional[str] = StoreOpt,
 ) -> None:
-    """Serve the SPARQL 1.1 endpoint (/sparql) over the store."""
+    """Serve the HTTP API: /sparql, /records, /ingest, /store, /docs (OpenAPI)."""
     import uvicorn
 
     from battkg.api.app import create_app
+    from battkg.api.deps import Settings
 
     try:
         repo = _repo(store)
     except BattkgError as exc:
         _fail(exc)
-    err.print(f"battkg {__version__}: SPARQL endpoint at http://{host}:{port}/sparql (store {repo.location})")
-    uvicorn.run(create_app(repo=repo), host=host, port=port, log_level="warning")
+    settings = Settings(query_timeout=query_timeout, query_workers=query_workers,
+                        max_upload_bytes=int(max_upload_mb * 1024 * 1024))
+    err.print(f"battkg {__version__}: SPARQL endpoint at http://{host}:{port}/sparql, API docs at "
+              f"http://{host}:{port}/docs (store {repo.location})")
+    uvicorn.run(create_app(repo=repo, settings=settings), host=host, port=port, log_level="warning")
+
+
+@users_app.command("add")
+def users_add(
+    name: str,
+    role: str = typer.Option("reader", help="reader | writer | admin."),
+    orcid: Optional[str] = typer.Option(None, help="The user's ORCID iD: they also see confidential records they operated."),
+    store: Optional[str] = StoreOpt,
+) -> None:
+    """Create a user (or give an existing one a new token); prints the token once — it is stored only hashed."""
+    from battkg.api.auth import UserStore
+
+    location = Path(store or default_store_location())
+    location.mkdir(parents=True, exist_ok=True)
+    try:
+        token = UserStore(location / "users.json").add(name, role, orcid)
+    except BattkgError as exc:
+        _fail(exc)
+    err.print(f"user {name} ({role}) saved in {location / 'users.json'}; the token below is shown only once:")
+    out.print(token, highlight=False)
+
+
+@users_app.command("list")
+def users_list(store: Optional[str] = StoreOpt) -> None:
+    """List users and their roles."""
+    from battkg.api.auth import UserStore
+
+    for name, role in UserStore(Path(store or default_store_location()) / "users.json").list().items():
+        out.print(f"{name}\t{role}", highlight=False)
+
+
+@users_app.command("remove")
+def users_remove(name: str, store: Optional[str] = StoreOpt) -> None:
+    """Delete a user; their token stops working."""
+    from battkg.api.auth import UserStore
+
+    try:
+        UserStore(Path(store or default_store_location()) / "users.json").remove(name)
+    except BattkgError as exc:
+        _fail(exc)
+    err.print(f"removed user {name}")
 
 
 @app.command()
@@ -372,11 +602,13 @@ def gc(dry_run: bool = typer.Option(False, help="Only list what would be removed
 
 @demo_app.command("generate")
 def demo_generate(directory: Path = typer.Argument(Path("demo-data"), help="Where to write the example files.")) -> None:
-    """Write simulated example files (XRD patterns in .xy/.xye/.csv with metadata sidecars)."""
-    from battkg.demo import write_demo_files
+    """Write simulated example files: XRD patterns (.xy/.xye/.csv + sidecars) and an operando series."""
+    from battkg.demo import write_demo_files, write_operando_series
 
     for path in write_demo_files(directory):
         out.print(str(path))
+    series = write_operando_series(Path(directory) / "xrd-operando")
+    out.print(f"{series[0].parent}/ ({len(series)} operando patterns + series.meta.json)")
 
 
 def main() -> None:
