@@ -20,6 +20,7 @@ setup: $(BIN)/battkg
 run: setup
 	$(BIN)/battkg demo generate demo-data
 	$(BIN)/battkg ingest xrd demo-data/xrd/* --store $(STORE)
+	$(BIN)/battkg ingest xrd --series demo-data/xrd-operando --store $(STORE)
 	$(BIN)/battkg records list --store $(STORE)
 	$(BIN)/battkg query --name experiments-by-technique --param technique=xrd --store $(STORE)
 	$(BIN)/battkg serve --host 127.0.0.1 --port $(PORT) --store $(STORE)
@@ -29,6 +30,13 @@ test: setup
 
 bench: setup
 	$(BIN)/python bench/ingest_xrd.py
+	$(BIN)/python bench/ingest_series.py
+	$(BIN)/python bench/ingest_spectra.py
+	$(BIN)/python bench/ingest_cycling.py
+	$(BIN)/python bench/ingest_md.py
+	$(BIN)/python bench/finales.py
+	$(BIN)/python bench/backends.py
+	$(BIN)/python bench/endpoint.py
 
 clean:
 	rm -rf $(VENV) demo-data $(STORE) build dist *.egg-info
