@@ -210,7 +210,6 @@ def test_store_positions_and_transport_keep_every_atom(store: Repository, tmp_pa
 
 
 def test_formulation_sidecar_links_the_simulated_system(store: Repository, tmp_path: Path) -> None:
-    pytest.importorskip("rdkit")
     from battkg.formulation import parse_formulation
 
     dump = write_random_walk_dump(tmp_path / "walk.lammpstrj", frames=6)

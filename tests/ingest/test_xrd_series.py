@@ -145,7 +145,6 @@ def test_a_bad_member_names_its_file_and_stores_nothing(repo, tmp_path: Path, ca
     elif case == "non_numeric_row":
         bad = _replace_member(run, 2, lambda t: t.replace("\n", "\n12.5 oops\n", 8)[::1])
     else:
-        pytest.importorskip("lxml")
         xrdml_run = tmp_path / "xrdml"
         write_operando_series(xrdml_run, n_patterns=3, n_points=N_POINTS, layout="xrdml")
         bad = expand_series(xrdml_run)[1]
