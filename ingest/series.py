@@ -189,7 +189,8 @@ def ingest_series(
     blobs = BlobTransaction(repo.blobs)
     writer = _SeriesWriter(h5_staged, {"battkg_series": technique_key})
     try:
-        with tarfile.open(tar_staged, "w", format=tarfile.PAX_FORMAT) as archive:
+        tar_file = _HashingWriter(tar_staged.open("wb"))  # the archive's checksum without reading it back
+        with tar_file, tarfile.open(fileobj=tar_file, mode="w", format=tarfile.PAX_FORMAT) as archive:
             for index, path in enumerate(paths):
                 path = Path(path)
                 if not path.is_file():
@@ -214,8 +215,9 @@ def ingest_series(
                                  signal_array.quantity, signal_array.unit, np.dtype(np.float64))
                 else:
                     assert reference_axis is not None and first_path is not None
-                    if axis.shape != reference_axis.shape or not np.allclose(axis, reference_axis, rtol=0,
-                                                                             atol=1e-6 * max(1.0, abs(axis[-1]))):
+                    if axis.shape != reference_axis.shape or not (
+                            np.array_equal(axis, reference_axis)  # the usual case, and cheaper than allclose
+                            or np.allclose(axis, reference_axis, rtol=0, atol=1e-6 * max(1.0, abs(axis[-1])))):
                         raise FormatError(path, f"its {axis_name} axis ({axis.size} points, {axis[0]:g}–{axis[-1]:g}) "
                                                 f"differs from the first member's ({first_path.name}: "
                                                 f"{reference_axis.size} points); a series shares one axis",
@@ -291,7 +293,7 @@ def ingest_series(
             ArrayDescription("series", "elapsed_time", "/series/elapsed_time", "Time", "second", (n_patterns,),
                              "float64", "time since the first pattern's measurement start"),
         ]
-        tar_ref = sha256_file(tar_staged)
+        tar_ref = BlobRef(tar_file.digest.hexdigest(), tar_file.size)
         h5_ref = sha256_file(h5_staged)
         ended = members[-1].time
         inputs = RecordInputs(
@@ -331,6 +333,30 @@ def ingest_series(
 def _as_utc(moment: datetime) -> datetime:
     # Instrument clocks are often naive local time; comparing within one series only needs consistency.
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class _HashingWriter:
+    """A binary file that hashes what is written to it."""
+
+    def __init__(self, handle) -> None:  # type: ignore[no-untyped-def]
+        self.handle, self.digest, self.size = handle, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.handle.write(data)
+
+    def tell(self) -> int:
+        return self.size
+
+    def close(self) -> None:
+        self.handle.close()
+
+    def __enter__(self) -> "_HashingWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _add_to_archive(archive: tarfile.TarFile, path: Path, index: int) -> BlobRef:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import tarfile
 from pathlib import Path
@@ -75,7 +76,9 @@ def test_raw_members_are_kept_byte_for_byte_in_one_archive(repo, tmp_path: Path)
         """SELECT ?sha WHERE { GRAPH ?g { ?d battkg:originalFileName ?n ; battkg:sha256 ?sha } }""",
         graphs=[result.record_iri]))
     assert len(rows) == 1  # one Distribution for the whole series, not one per pattern
-    with tarfile.open(fileobj=io.BytesIO(repo.blobs.path_of(rows[0]["sha"].value).read_bytes())) as archive:
+    archive_bytes = repo.blobs.path_of(rows[0]["sha"].value).read_bytes()
+    assert hashlib.sha256(archive_bytes).hexdigest() == rows[0]["sha"].value  # hashed while written: must agree
+    with tarfile.open(fileobj=io.BytesIO(archive_bytes)) as archive:
         stored = {m.name.split("_", 1)[1]: archive.extractfile(m).read() for m in archive.getmembers()}  # type: ignore[union-attr]
     assert stored == {p.name: p.read_bytes() for p in expand_series(run)}
 
