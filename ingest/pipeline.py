@@ -19,18 +19,17 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from battkg.arrays import write_blocks
-from battkg.blobs import BlobTransaction, sha256_file
+from battkg.arrays import ArrayDescription, write_blocks
+from battkg.blobs import BlobRef, BlobTransaction, sha256_file
 from battkg.errors import FormatError, MetadataError
 from battkg.readers import ParsedFile, ScalarQuantity, detect_reader
 from battkg.record import RecordInputs, build_record, compute_record_id, jsonld_to_quads, record_iri
 from battkg.store import Repository
 from battkg.validation import validate_graph
 
-from battkg.ingest.technique import UserMetadata, parse_conditions, technique
-
+from battkg.ingest.technique import Derived, Technique, UserMetadata, parse_conditions, technique
 
 
 @dataclass
@@ -110,6 +109,54 @@ def ingest_file(
     parsed = reader.read(path, **(reader_options or {}))
     timings["parse"] = time.perf_counter() - t
 
+    prepared = prepare_record(tech, parsed, user, path)
+    parsed, warnings = prepared.parsed, prepared.warnings
+
+    staged = repo.blobs.staging_path(".h5")
+    blobs = BlobTransaction(repo.blobs)
+    try:
+        t = time.perf_counter()
+        arrays = write_blocks(staged, parsed.blocks, attrs={"battkg_record": record_id, "format": reader.info.id})
+        arrays_ref = sha256_file(staged)
+        timings["hdf5"] = time.perf_counter() - t
+
+        start, end = parsed.metadata.get("start_time"), parsed.metadata.get("end_time")
+        inputs = record_inputs(
+            tech, technique_key, record_id, prepared, user, path,
+            title=tech.title(parsed, user, path), raw=raw_ref, raw_name=path.name,
+            raw_media_type=reader.info.media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+            format_id=reader.info.id, arrays_blob=arrays_ref, arrays=arrays,
+            started=start if isinstance(start, datetime) else None, ended=end if isinstance(end, datetime) else None,
+            options=options, raw_metadata=parsed.raw_metadata, now=now)
+
+        def add_blobs() -> None:
+            blobs.put_file(path, expected=raw_ref.sha256)
+            blobs.adopt(staged, arrays_ref)
+
+        n_triples = validate_and_commit(repo, inputs, iri, source=str(path), add_blobs=add_blobs, timings=timings)
+    except BaseException:
+        staged.unlink(missing_ok=True)
+        blobs.rollback()
+        raise
+    timings["total"] = time.perf_counter() - t0
+    return IngestResult(record_id, iri, True, path, reader.info.id, n_triples, warnings, timings)
+
+
+@dataclass
+class PreparedRecord:
+    """A parsed file after the technique's checks and derivations, with the user's metadata merged."""
+
+    parsed: ParsedFile
+    derived: Derived
+    sample: str
+    parameters: list[ScalarQuantity]
+    warnings: list[str]
+
+
+def prepare_record(tech: Technique, parsed: ParsedFile, user: UserMetadata, path: Path) -> PreparedRecord:
+    """Technique check and derive, metadata merge (the file wins, conflicts reported), the sample name.
+
+    Shared by :func:`ingest_file` and the operando series (for its first member)."""
     warnings = list(parsed.warnings)
     tech.check(parsed, user, path)
     derived = tech.derive(parsed, user)
@@ -126,74 +173,51 @@ def ingest_file(
             parameters.append(ScalarQuantity(quantity.quantity, quantity.value, quantity.unit, quantity.label,
                                              block=block.name))
     parameters += derived.parameters
+    return PreparedRecord(parsed, derived, str(sample), parameters, warnings)
 
-    staged = repo.blobs.staging_path(".h5")
-    blobs = BlobTransaction(repo.blobs)
-    try:
-        t = time.perf_counter()
-        arrays = write_blocks(staged, parsed.blocks, attrs={"battkg_record": record_id, "format": reader.info.id})
-        arrays_ref = sha256_file(staged)
-        timings["hdf5"] = time.perf_counter() - t
 
-        t = time.perf_counter()
-        inputs = RecordInputs(
-            technique=technique_key,
-            record_id=record_id,
-            title=tech.title(parsed, user, path),
-            activity_types=tech.types_for(parsed, user),
-            observables=list(tech.observables),
-            sample=str(sample),
-            material=user.material,
-            operator=user.operator or parsed.metadata.get("operator"),
-            instrument=user.instrument or parsed.metadata.get("instrument"),
-            access=user.access,
-            success=user.success,
-            rating=user.rating,
-            parameters=parameters,
-            outputs=derived.outputs,
-            raw=raw_ref,
-            raw_name=path.name,
-            raw_media_type=reader.info.media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-            format_id=reader.info.id,
-            arrays_blob=arrays_ref,
-            arrays=arrays,
-            started=parsed.metadata.get("start_time") if isinstance(parsed.metadata.get("start_time"), datetime) else None,
-            ended=parsed.metadata.get("end_time") if isinstance(parsed.metadata.get("end_time"), datetime) else None,
-            options=options,
-            raw_metadata=parsed.raw_metadata,
-            extra_activity=derived.activity,
-            warnings=warnings,
-            revises=user.revises,
-            created=now or datetime.now(timezone.utc),
-            process_types=tech.process_types,
-            sample_key=tech.sample_key,
-            parameter_key=tech.parameter_key,
-            parameter_kinds=tech.parameter_kinds,
-            conditions=parse_conditions(user.conditions, source=str(path)),
-            analyses=derived.analyses,
-            sample_extra=derived.sample,
-            extra_nodes=derived.nodes,
-        )
-        document = build_record(inputs)
-        timings["build"] = time.perf_counter() - t
-        t = time.perf_counter()
-        quads = jsonld_to_quads(document, iri)
-        timings["jsonld_to_rdf"] = time.perf_counter() - t
-        t = time.perf_counter()
-        validate_graph(quads, iri, source=str(path))
-        timings["shacl"] = time.perf_counter() - t
+def record_inputs(tech: Technique, technique_key: str, record_id: str, prepared: PreparedRecord,
+                  user: UserMetadata, path: Path, *, title: str, raw: BlobRef, raw_name: str, raw_media_type: str,
+                  format_id: str, arrays_blob: BlobRef | None, arrays: list[ArrayDescription],
+                  started: datetime | None, ended: datetime | None, options: dict[str, Any],
+                  raw_metadata: dict[str, Any], now: datetime | None = None) -> RecordInputs:
+    """The record's inputs: what the technique, the user and the derivation say (the same for every
+    kind of ingest), plus the file-specific parts given as arguments."""
+    parsed, derived = prepared.parsed, prepared.derived
+    return RecordInputs(
+        technique=technique_key, record_id=record_id, title=title,
+        activity_types=tech.types_for(parsed, user), observables=list(tech.observables), sample=prepared.sample,
+        material=user.material, operator=user.operator or parsed.metadata.get("operator"),
+        instrument=user.instrument or parsed.metadata.get("instrument"), access=user.access,
+        success=user.success, rating=user.rating, parameters=prepared.parameters, outputs=derived.outputs,
+        raw=raw, raw_name=raw_name, raw_media_type=raw_media_type, format_id=format_id,
+        arrays_blob=arrays_blob, arrays=arrays, started=started, ended=ended, options=options,
+        raw_metadata=raw_metadata, extra_activity=derived.activity, warnings=prepared.warnings,
+        revises=user.revises, created=now or datetime.now(timezone.utc), process_types=tech.process_types,
+        sample_key=tech.sample_key, parameter_key=tech.parameter_key, parameter_kinds=tech.parameter_kinds,
+        conditions=parse_conditions(user.conditions, source=str(path)), analyses=derived.analyses,
+        sample_extra=derived.sample, extra_nodes=derived.nodes,
+    )
 
-        t = time.perf_counter()
-        blobs.put_file(path, expected=raw_ref.sha256)
-        blobs.adopt(staged, arrays_ref)
-        repo.graphs.put_graph(iri, quads)
-        timings["commit"] = time.perf_counter() - t
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        blobs.rollback()
-        raise
-    timings["total"] = time.perf_counter() - t0
-    return IngestResult(record_id, iri, True, path, reader.info.id, len(quads), warnings, timings)
+
+def validate_and_commit(repo: Repository, inputs: RecordInputs, iri: str, *, source: str,
+                        add_blobs: Callable[[], None], timings: dict[str, float]) -> int:
+    """JSON-LD → quads → SHACL; only then the blobs (``add_blobs``, tracked by the caller's
+    BlobTransaction) and the named graph in one write. Returns the number of quads."""
+    t = time.perf_counter()
+    document = build_record(inputs)
+    timings["build"] = time.perf_counter() - t
+    t = time.perf_counter()
+    quads = jsonld_to_quads(document, iri)
+    timings["jsonld_to_rdf"] = time.perf_counter() - t
+    t = time.perf_counter()
+    validate_graph(quads, iri, source=source)
+    timings["shacl"] = time.perf_counter() - t
+    t = time.perf_counter()
+    add_blobs()
+    repo.graphs.put_graph(iri, quads)
+    timings["commit"] = time.perf_counter() - t
+    return len(quads)
 
 
 def load_sidecar(path: Path) -> dict[str, Any]:

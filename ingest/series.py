@@ -40,12 +40,12 @@ import numpy as np
 from battkg.arrays import COMPRESSION, ArrayDescription
 from battkg.blobs import BlobRef, BlobTransaction, sha256_file
 from battkg.errors import FormatError, MetadataError
-from battkg.ingest.pipeline import SIDECAR_SUFFIXES, IngestResult, _merge_quantities
+from battkg.ingest.pipeline import (SIDECAR_SUFFIXES, IngestResult, prepare_record, record_inputs,
+                                   validate_and_commit)
 from battkg.ingest.technique import UserMetadata, parse_conditions, technique
 from battkg.readers import ParsedFile, ReaderInfo, detect_reader
-from battkg.record import RecordInputs, build_record, compute_record_id, jsonld_to_quads, record_id_of, record_iri
+from battkg.record import compute_record_id, record_id_of, record_iri
 from battkg.store import Repository
-from battkg.validation import validate_graph
 
 CHUNK_BYTES = 1 << 20  # ~1 MiB HDF5 chunks: whole-pattern rows, good for row and column reads
 ELECTROCHEMISTRY_TECHNIQUES = ("cycling", "eis")
@@ -272,18 +272,12 @@ def ingest_series(
             h5_staged.unlink(missing_ok=True)
             return IngestResult(record_id, iri, False, first_path, reader_id)
 
-        derived = tech.derive(first, user)
-        derived.activity["numberOfPatterns"] = n_patterns
+        prepared = prepare_record(tech, first, user, first_path)
+        prepared.derived.activity["numberOfPatterns"] = n_patterns
         if linked_activity:
-            derived.activity["simultaneousWith"] = linked_activity
-        warnings += derived.warnings
-        sample = user.sample or first.metadata.get("sample_name")
-        if not sample:
-            raise MetadataError("sample", "no sample name: give --sample (the files do not name one)",
-                                source=str(first_path))
-        parameters = _merge_quantities(list(first.quantities), list(user.quantities), warnings,
-                                       list(first.blocks[0].quantities))
-        parameters += list(first.blocks[0].quantities) + derived.parameters
+            prepared.derived.activity["simultaneousWith"] = linked_activity
+        prepared.warnings[:0] = warnings  # the series' own warnings (ordering, missing times) first
+        sample = prepared.sample
         arrays = [
             ArrayDescription("series", axis_name, f"/series/{axis_name}", str(axis_attrs["quantity"]),
                              str(axis_attrs["unit"]), (n_points,), "float64"),
@@ -295,28 +289,19 @@ def ingest_series(
         ]
         tar_ref = BlobRef(tar_file.digest.hexdigest(), tar_file.size)
         h5_ref = sha256_file(h5_staged)
-        ended = members[-1].time
-        inputs = RecordInputs(
-            technique=technique_key, record_id=record_id,
+        inputs = record_inputs(
+            tech, technique_key, record_id, prepared, user, first_path,
             title=user.title or f"{technique_key.upper()} operando series of {sample} ({n_patterns} patterns)",
-            activity_types=tech.types_for(first, user), observables=list(tech.observables), sample=str(sample),
-            material=user.material, operator=user.operator or first.metadata.get("operator"),
-            instrument=user.instrument or first.metadata.get("instrument"), access=user.access,
-            success=user.success, rating=user.rating, parameters=parameters, outputs=derived.outputs,
             raw=tar_ref, raw_name=f"{first_path.parent.name or 'series'}.tar", raw_media_type="application/x-tar",
-            format_id=reader_id, arrays_blob=h5_ref, arrays=arrays,
-            started=started, ended=ended, options=options,
-            raw_metadata={"first_member": first.raw_metadata, "members": n_patterns},
-            extra_activity=derived.activity, warnings=warnings, revises=user.revises,
-            created=now or datetime.now(timezone.utc), process_types=tech.process_types, conditions=conditions,
-            analyses=derived.analyses, sample_extra=derived.sample, extra_nodes=derived.nodes,
-        )
-        document = build_record(inputs)
-        quads = jsonld_to_quads(document, iri)
-        validate_graph(quads, iri, source=str(first_path.parent))
-        blobs.adopt(tar_staged, tar_ref)
-        blobs.adopt(h5_staged, h5_ref)
-        repo.graphs.put_graph(iri, quads)
+            format_id=reader_id, arrays_blob=h5_ref, arrays=arrays, started=started, ended=members[-1].time,
+            options=options, raw_metadata={"first_member": first.raw_metadata, "members": n_patterns}, now=now)
+
+        def add_blobs() -> None:
+            blobs.adopt(tar_staged, tar_ref)
+            blobs.adopt(h5_staged, h5_ref)
+
+        n_triples = validate_and_commit(repo, inputs, iri, source=str(first_path.parent), add_blobs=add_blobs,
+                                        timings={})
     except BaseException:
         try:
             writer.close()
@@ -326,7 +311,7 @@ def ingest_series(
         h5_staged.unlink(missing_ok=True)
         blobs.rollback()
         raise
-    return IngestResult(record_id, iri, True, first_path, reader_id, len(quads), warnings,
+    return IngestResult(record_id, iri, True, first_path, reader_id, n_triples, prepared.warnings,
                         {"total": time.perf_counter() - t0})
 
 
