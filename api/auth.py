@@ -214,6 +214,28 @@ class Visibility:
             return None
         return sorted(visible)
 
+    def dataset_for(self, caller: Caller) -> tuple[str | None, list[str] | None]:
+        """(access view, graph list) to run ``caller``'s queries on.
+
+        ``(None, None)``: the whole store's union graph (admins).  ``(view, None)``: an access
+        view of :mod:`battkg.access_views` whose union graph is exactly the caller's visible set
+        (anonymous: public; other users without confidential records of their own: internal).
+        ``(None, graphs)``: an explicit list, when no view matches or the store keeps none.
+        """
+        graphs = self.graphs_for(caller)
+        if graphs is None:
+            return None, None
+        views = self.repo.graphs.view_names()
+        if caller.anonymous and "public" in views:
+            return "public", None
+        if not caller.anonymous and "internal" in views:
+            levels, _ = self._index()
+            own_confidential = caller.orcid is not None and any(
+                level == "confidential" and caller.orcid in operators for level, operators in levels.values())
+            if not own_confidential:
+                return "internal", None
+        return None, graphs
+
     def can_see(self, caller: Caller, record_iri: str) -> bool:
         """Whether ``caller`` may read the record graph ``record_iri`` (False if it does not exist)."""
         levels, everything = self._index()

@@ -26,6 +26,7 @@ import struct
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -48,6 +49,17 @@ class QueryJob:
     results_format: str
     graph_format: str
     named_graphs: list[str] | None = None
+    view: str | None = None  # an access view of the store (battkg.access_views) instead of a graph list
+
+    def store_arguments(self) -> dict[str, Any]:
+        """Keyword arguments of ``GraphStore.query_serialized`` (dataset ones only when set)."""
+        extra: dict[str, Any] = {}
+        if self.named_graphs is not None:
+            extra["named_graphs"] = self.named_graphs
+        if self.view is not None:
+            extra["view"] = self.view
+        return {"graphs": self.graphs, "results_format": self.results_format,
+                "graph_format": self.graph_format, **extra}
 
 
 def _send(stream: BinaryIO, message: Any) -> None:
@@ -67,7 +79,7 @@ def _recv(stream: BinaryIO) -> Any:
     return pickle.loads(data)  # noqa: S301 - frames come from our own child process only
 
 
-def _worker_main(path: str) -> None:  # pragma: no cover - runs in the child process
+def _worker_main(path: str, views_path: str) -> None:  # pragma: no cover - runs in the child process
     """Worker loop on stdin/stdout: (generation, job) in; ("ok", media, bytes) / ("syntax"|"error", msg, b"") out."""
     from battkg.store import OxigraphStore
 
@@ -81,10 +93,11 @@ def _worker_main(path: str) -> None:  # pragma: no cover - runs in the child pro
             return
         try:
             if store is None or generation != opened:
-                store = OxigraphStore(Path(path), read_only=True)
+                if store is not None:
+                    store.close()
+                store = OxigraphStore(Path(path), read_only=True, views_path=Path(views_path) if views_path else None)
                 opened = generation
-            media, body = store.query_serialized(job.sparql, graphs=job.graphs, results_format=job.results_format,
-                                                 graph_format=job.graph_format, named_graphs=job.named_graphs)
+            media, body = store.query_serialized(job.sparql, **job.store_arguments())
             _send(replies, ("ok", media, body))
         except SyntaxError as exc:
             _send(replies, ("syntax", str(exc), b""))
@@ -95,8 +108,8 @@ def _worker_main(path: str) -> None:  # pragma: no cover - runs in the child pro
 class _Worker:
     """One child process (``python -m battkg.api.query_pool PATH``) speaking length-prefixed pickle frames."""
 
-    def __init__(self, path: str) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "battkg.api.query_pool", path],
+    def __init__(self, path: str, views_path: str) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "battkg.api.query_pool", path, views_path],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def send(self, message: Any) -> None:
@@ -126,6 +139,8 @@ class ProcessQueryRunner:
     def __init__(self, store: GraphStore, path: Path, *, workers: int = 2, timeout: float = 30.0) -> None:
         self.store = store
         self.path = str(path)
+        views = getattr(store, "views_path", None)
+        self.views_path = str(views) if views is not None else ""
         self.timeout = timeout
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
         self._lock = threading.Lock()
@@ -133,23 +148,29 @@ class ProcessQueryRunner:
         self.killed = 0  # workers stopped for running past the deadline
         self.size = workers
         for _ in range(workers):
-            self._idle.put(_Worker(self.path))
+            self._idle.put(_Worker(self.path, self.views_path))
 
-    def _run(self, job: QueryJob) -> tuple[str, bytes]:
-        worker = self._idle.get()
+    def _run(self, job: QueryJob, arrived: float) -> tuple[str, bytes]:
+        # The time limit runs from the request's arrival: waiting for a free worker counts too,
+        # so a burst of clients gets clear 503s instead of unbounded queueing.
+        try:
+            worker = self._idle.get(timeout=max(0.0, arrived + self.timeout - time.monotonic()))
+        except queue.Empty:
+            raise QueryTimeout(f"no query worker became free within the time limit of {self.timeout:g} s "
+                               f"({self.size} workers, all busy)") from None
         generation = getattr(self.store, "generation", 0)
         try:
             worker.send((generation, job))
-            if not worker.wait_readable(self.timeout):
+            if not worker.wait_readable(max(0.0, arrived + self.timeout - time.monotonic())):
                 worker.kill()
                 with self._lock:
                     self.killed += 1
-                worker = _Worker(self.path)
+                worker = _Worker(self.path, self.views_path)
                 raise QueryTimeout(f"the query ran longer than the time limit of {self.timeout:g} s and was stopped")
             status, message, body = worker.recv()
         except (EOFError, OSError, BrokenPipeError):
             worker.kill()
-            worker = _Worker(self.path)
+            worker = _Worker(self.path, self.views_path)
             raise QueryFailed("the query worker died while evaluating the query") from None
         finally:
             if not self._closed:
@@ -164,7 +185,7 @@ class ProcessQueryRunner:
 
     async def run(self, job: QueryJob) -> tuple[str, bytes]:
         """Evaluate ``job`` in a worker without blocking the event loop."""
-        return await asyncio.to_thread(self._run, job)
+        return await asyncio.to_thread(self._run, job, time.monotonic())
 
     def close(self) -> None:
         """Stop every worker."""
@@ -197,10 +218,7 @@ class ThreadQueryRunner:
         self.killed = 0
 
     async def run(self, job: QueryJob) -> tuple[str, bytes]:
-        # named_graphs only when the protocol asked for a dataset: not every store takes it.
-        extra = {"named_graphs": job.named_graphs} if job.named_graphs is not None else {}
-        call = asyncio.to_thread(self.store.query_serialized, job.sparql, graphs=job.graphs,
-                                 results_format=job.results_format, graph_format=job.graph_format, **extra)
+        call = asyncio.to_thread(self.store.query_serialized, job.sparql, **job.store_arguments())
         try:
             return await asyncio.wait_for(call, self.timeout)
         except asyncio.TimeoutError:
@@ -220,4 +238,4 @@ def make_runner(store: GraphStore, *, workers: int, timeout: float) -> ProcessQu
 
 
 if __name__ == "__main__":  # pragma: no cover - the worker child process
-    _worker_main(sys.argv[1])
+    _worker_main(sys.argv[1], sys.argv[2])

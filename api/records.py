@@ -100,8 +100,8 @@ def list_records(
     if created_before:
         params["before"] = _xsd_datetime(created_before, "created_before")
     filters = "\n  ".join(_FILTERS[k].replace("%s", str(v)) for k, v in params.items())
-    graphs = state.visibility.graphs_for(caller)
-    results = state.repo.graphs.query(_LIST % filters, graphs=graphs)
+    view, graphs = state.visibility.dataset_for(caller)
+    results = state.repo.graphs.query(_LIST % filters, graphs=graphs, **({"view": view} if view else {}))
     rows = [{c: (sol[c].value if sol[c] is not None else None) for c in _COLUMNS} for sol in results]  # type: ignore[union-attr]
     page = rows[offset:offset + limit]
     return {"total": len(rows), "offset": offset, "limit": limit, "items": page,

@@ -82,14 +82,15 @@ def refuse_service(text: str, allow: bool) -> None:
 
 
 def _dataset(state: AppState, caller: Caller, default_uris: list[str], named_uris: list[str]
-             ) -> tuple[list[str] | None, list[str] | None]:
-    """(default graphs, named graphs) for a query: the caller's visible set, narrowed by the protocol."""
-    visible = state.visibility.graphs_for(caller)
+             ) -> tuple[str | None, list[str] | None, list[str] | None]:
+    """(access view, default graphs, named graphs) for a query: the caller's visible set, narrowed by the protocol."""
     if not default_uris and not named_uris:
-        return visible, None
+        view, visible = state.visibility.dataset_for(caller)
+        return view, visible, None
+    visible = state.visibility.graphs_for(caller)
     allowed = set(state.repo.graphs.graph_names()) if visible is None else set(visible)
     # Invisible graphs are dropped silently: an error would tell the caller they exist.
-    return [g for g in default_uris if g in allowed], [g for g in named_uris if g in allowed]
+    return None, [g for g in default_uris if g in allowed], [g for g in named_uris if g in allowed]
 
 
 async def answer_query(state: AppState, caller: Caller, query: str | None, accept: str | None,
@@ -99,9 +100,9 @@ async def answer_query(state: AppState, caller: Caller, query: str | None, accep
         raise HTTPException(400, "missing 'query' parameter (SPARQL 1.1 Protocol)")
     refuse_service(query, state.settings.allow_service)
     results_media, graph_media = negotiate(accept)
-    graphs, named = _dataset(state, caller, default_uris or [], named_uris or [])
+    view, graphs, named = _dataset(state, caller, default_uris or [], named_uris or [])
     try:
-        media, body = await state.runner.run(QueryJob(query, graphs, results_media, graph_media, named))
+        media, body = await state.runner.run(QueryJob(query, graphs, results_media, graph_media, named, view))
     except SyntaxError as exc:
         raise HTTPException(400, f"SPARQL syntax error: {exc}") from None
     except QueryTimeout as exc:

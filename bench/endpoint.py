@@ -154,7 +154,7 @@ def replicate(store: Path, target_triples: int, out: Path) -> tuple[int, dict[st
                 new = new.replace(old, uuid.uuid4().hex + uuid.uuid4().hex)
             new = new.replace('#accessLevel> "public"', f'#accessLevel> "{level}"')
             nq.write(new)
-    repo.graphs.native.bulk_load(path=str(out), format=ox.RdfFormat.N_QUADS)  # type: ignore[attr-defined]
+    repo.graphs.bulk_load(out)  # type: ignore[attr-defined]
     count = len(templates) + copies
     repo.close()
     return count, levels

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import pyoxigraph as ox
 
+from battkg.access_views import VIEWS, AccessViews, open_view
 from battkg.blobs import BlobStore
 from battkg.config import data_home, default_blob_location, default_store_location
 from battkg.errors import StoreError
@@ -59,6 +61,10 @@ class GraphStore(abc.ABC):
     @abc.abstractmethod
     def graph_names(self) -> list[str]: ...
 
+    def view_names(self) -> tuple[str, ...]:
+        """Access views this store keeps (see :mod:`battkg.access_views`); none by default."""
+        return ()
+
     def query_serialized(self, sparql: str, *, graphs: list[str] | None, results_format: str,
                          graph_format: str, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
         """Run a query and serialize its answer with the store's native writer.
@@ -91,9 +97,10 @@ GRAPH_FORMATS = {  # RDF graph media type -> Oxigraph writer
 class OxigraphStore(GraphStore):
     """Embedded Oxigraph (RocksDB) on disk, or in memory when ``path`` is None."""
 
-    def __init__(self, path: Path | None, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | None, *, read_only: bool = False, views_path: Path | None = None) -> None:
         self.path = path
         self.read_only = read_only
+        self.views_path = views_path
         # Bumped on every write through this object: read-only views in other processes
         # (the API's query workers) reopen when it changes.
         self.generation = 0
@@ -109,23 +116,35 @@ class OxigraphStore(GraphStore):
                 f"cannot open the graph store at {path}: {exc}. Is another battkg process using it, "
                 "or is the directory not a battkg store?"
             ) from exc
+        # Writers keep the access views in step; read-only handles open them on first use.
+        self._views: AccessViews | None = None
+        self._read_views: dict[str, ox.Store] = {}
+        if not read_only and (path is None or views_path is not None):
+            try:
+                self._views = AccessViews(self._store, views_path)
+            except (OSError, RuntimeError) as exc:
+                raise StoreError(f"cannot open the access views at {views_path}: {exc}") from exc
 
     def has_graph(self, graph: str) -> bool:
         return self._store.contains_named_graph(ox.NamedNode(graph))
 
+    def _writing(self, graphs: Iterable[str] | None) -> "_ViewedWrite":
+        return _ViewedWrite(self, graphs)
+
     def put_graph(self, graph: str, quads: Iterable[ox.Quad]) -> None:
         node = ox.NamedNode(graph)
         quads = [ox.Quad(q.subject, q.predicate, q.object, node) for q in quads]
-        try:
-            if self._store.contains_named_graph(node):
-                # Replacing must not leave a window with the graph missing: do
-                # the removal and insertion in one update transaction.
-                self._store.update(f"DROP SILENT GRAPH <{graph}>")
-            self._store.extend(quads)  # atomic: all quads or none
-        except OSError as exc:
-            raise StoreError(f"cannot write graph <{graph}>: {exc}") from exc
-        finally:
-            self.generation += 1
+        with self._writing([graph]):
+            try:
+                if self._store.contains_named_graph(node):
+                    # Replacing must not leave a window with the graph missing: do
+                    # the removal and insertion in one update transaction.
+                    self._store.update(f"DROP SILENT GRAPH <{graph}>")
+                self._store.extend(quads)  # atomic: all quads or none
+            except OSError as exc:
+                raise StoreError(f"cannot write graph <{graph}>: {exc}") from exc
+            if self._views is not None:
+                self._views.put({graph: quads})
 
     def put_graphs(self, graphs: dict[str, list[ox.Quad]]) -> None:
         """Many new graphs in one transaction (a FINALES file: all its records or none)."""
@@ -134,25 +153,55 @@ class OxigraphStore(GraphStore):
             return super().put_graphs(graphs)
         quads = [ox.Quad(q.subject, q.predicate, q.object, ox.NamedNode(name))
                  for name, part in graphs.items() for q in part]
-        try:
-            self._store.extend(quads)
-        except OSError as exc:
-            raise StoreError(f"cannot write {len(graphs)} graphs: {exc}") from exc
-        finally:
-            self.generation += 1
+        with self._writing(graphs):
+            try:
+                self._store.extend(quads)
+            except OSError as exc:
+                raise StoreError(f"cannot write {len(graphs)} graphs: {exc}") from exc
+            if self._views is not None:
+                self._views.put(graphs)
+
+    def bulk_load(self, path: Path, format: ox.RdfFormat = ox.RdfFormat.N_QUADS) -> None:
+        """Load a large dump fast (not transactional: for building stores, not for ingest); views are rebuilt."""
+        with self._writing(None):
+            self._store.bulk_load(path=str(path), format=format)
+            if self._views is not None:
+                self._views.resync(["*"])
 
     def graph_quads(self, graph: str) -> list[ox.Quad]:
         return list(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)))
 
     def update(self, sparql: str) -> None:
-        try:
-            self._store.update(sparql, prefixes=PREFIXES)
-        except OSError as exc:
-            raise StoreError(f"update failed: {exc}") from exc
-        finally:
-            self.generation += 1
+        touched = _updated_graphs(sparql)
+        with self._writing(touched):
+            try:
+                self._store.update(sparql, prefixes=PREFIXES)
+            except OSError as exc:
+                raise StoreError(f"update failed: {exc}") from exc
+            finally:
+                # Also after a failed update: resyncing unchanged graphs is harmless.
+                if self._views is not None:
+                    self._views.resync(["*"] if touched is None else touched)
 
-    def query(self, sparql, *, substitutions=None, graphs=None):  # type: ignore[no-untyped-def]
+    def view_names(self) -> tuple[str, ...]:
+        if self._views is not None and self._views.broken is None or (self.read_only and self.views_path is not None
+                                       and (self.views_path / "LAYOUT").exists()):
+            return tuple(VIEWS)
+        return ()
+
+    def _view_store(self, view: str) -> ox.Store:
+        if self._views is not None:
+            return self._views.stores[view]
+        if view not in self._read_views:
+            if self.views_path is None:
+                raise StoreError(f"this store keeps no access views (asked for {view!r})")
+            self._read_views[view] = open_view(self.views_path, view)
+        return self._read_views[view]
+
+    def query(self, sparql, *, substitutions=None, graphs=None, view=None):  # type: ignore[no-untyped-def]
+        if view is not None:  # an access view: its union graph is exactly what the caller may see
+            return self._view_store(view).query(sparql, prefixes=PREFIXES, use_default_graph_as_union=True,
+                                                substitutions=substitutions)
         if graphs is None:
             return self._store.query(sparql, prefixes=PREFIXES, use_default_graph_as_union=True,
                                      substitutions=substitutions)
@@ -164,9 +213,10 @@ class OxigraphStore(GraphStore):
         return [g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode)]
 
     def query_serialized(self, sparql: str, *, graphs: list[str] | None, results_format: str,
-                         graph_format: str, named_graphs: list[str] | None = None) -> tuple[str, bytes]:
+                         graph_format: str, named_graphs: list[str] | None = None,
+                         view: str | None = None) -> tuple[str, bytes]:
         if named_graphs is None:
-            results = self.query(sparql, graphs=graphs)
+            results = self.query(sparql, graphs=graphs, view=view)
         else:  # a protocol dataset (default-graph-uri / named-graph-uri), already access-checked
             results = self._store.query(sparql, prefixes=PREFIXES,
                                         default_graph=[ox.NamedNode(g) for g in graphs or []],
@@ -183,19 +233,56 @@ class OxigraphStore(GraphStore):
 
     @property
     def native(self) -> ox.Store:
-        """The underlying pyoxigraph store (for native serializers in the API)."""
+        """The underlying pyoxigraph store, for reading: writes through it bypass the access views."""
         return self._store
 
     def close(self) -> None:
         if self.path is not None and not self.read_only:
             try:
                 self._store.flush()
+                if self._views is not None:
+                    self._views.flush()
             except OSError:
                 pass
+        if self._views is not None and self.path is not None:
+            self._views.close()
+            self._views = None
+        self._read_views = {}
         if self.path is not None:
             # Dropping the last reference closes RocksDB and releases its lock, so the
             # same process (tests, notebooks) can open the store again.
             self._store = ox.Store()
+
+
+_IRI = re.compile(r"<([^<>\s]+)>")
+_UNNAMED_TARGET = re.compile(r"\b(?:GRAPH|WITH)\s+[?$]|\b(?:CLEAR|DROP)\s+(?:SILENT\s+)?(?:ALL|NAMED|DEFAULT)\b",
+                             re.IGNORECASE)
+
+
+def _updated_graphs(sparql: str) -> list[str] | None:
+    """Graph IRIs an update may touch (every IRI in its text), or None when it names graphs by variable."""
+    if _UNNAMED_TARGET.search(sparql):
+        return None
+    return sorted(set(_IRI.findall(sparql)))
+
+
+class _ViewedWrite:
+    """Lock + journal around one write: the views learn of it before, and catch up after (see access_views)."""
+
+    def __init__(self, store: OxigraphStore, graphs: Iterable[str] | None) -> None:
+        self.store = store
+        self.graphs = None if graphs is None else list(graphs)
+
+    def __enter__(self) -> None:
+        views = self.store._views
+        if views is not None:
+            views.lock.acquire()
+            views.begin(self.graphs)
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.generation += 1  # after the views caught up: query workers reopen on it
+        if self.store._views is not None:
+            self.store._views.lock.release()
 
 
 class Repository:
@@ -269,7 +356,7 @@ def open_repository(location: str | Path | None = None, *, read_only: bool = Fal
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StoreError(f"cannot create store directory {root}: {exc.strerror or exc}") from exc
-    graphs = OxigraphStore(graph_dir, read_only=read_only)
+    graphs = OxigraphStore(graph_dir, read_only=read_only, views_path=root / "views")
     return Repository(graphs, open_blob_store(blobs or root, root), str(root), read_only=read_only)
 
 
