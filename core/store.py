@@ -21,7 +21,7 @@ from battkg.access_views import VIEWS, AccessViews, open_view
 from battkg.blobs import BlobStore
 from battkg.config import data_home, default_blob_location, default_store_location
 from battkg.errors import StoreError
-from battkg.ontology import ONTOLOGY_GRAPH, ONTOLOGY_PATH, PREFIXES, application_quads
+from battkg.ontology import ONTOLOGY_GRAPH, ONTOLOGY_PATH, PREFIXES, STORE_ONTOLOGY_LAYOUT, store_quads
 
 ONTOLOGY_VERSION_MARKER = "https://w3id.org/battkg/vocab#loadedOntologyDigest"
 
@@ -298,8 +298,8 @@ class Repository:
 
     def _ensure_ontology(self) -> None:
         """Keep the application ontology in its own graph, so queries can use the class hierarchy."""
-        quads = application_quads()
-        digest = hashlib.sha256(ONTOLOGY_PATH.read_bytes()).hexdigest()
+        quads = store_quads()
+        digest = hashlib.sha256(ONTOLOGY_PATH.read_bytes() + STORE_ONTOLOGY_LAYOUT.encode()).hexdigest()
         marker = ox.NamedNode(ONTOLOGY_VERSION_MARKER)
         current = self.graphs.query(
             f"SELECT ?d WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{ <{ONTOLOGY_GRAPH}> <{marker.value}> ?d }} }}",

@@ -38,13 +38,30 @@ def test_cq1_by_operator_orcid_or_name(repo, campaign) -> None:
     assert _ids(run(repo, "experiments-by-operator", {"operator": "Nobody"})) == set()
 
 
-@pytest.mark.parametrize("name", ["LiNiO2", "LNO", "LithiumNickelOxide", "lnO"])
+@pytest.mark.parametrize("name", ["LiNiO2", "LNO", "LithiumNickelOxide", "lnO", "lithium nickel_oxide", "li-ni-o2"])
 def test_cq2_by_material_any_name(repo, campaign, name: str) -> None:
     assert _ids(run(repo, "experiments-by-material", {"material": name})) == {campaign["lno19"], campaign["lno20"]}
 
 
 def test_cq2_graphite(repo, campaign) -> None:
     assert _ids(run(repo, "experiments-by-material", {"material": "Gr"})) == {campaign["gr"]}
+    assert _ids(run(repo, "experiments-by-material", {"material": "NMC811"})) == set()
+
+
+def test_lookup_keys_match_the_queries_normalisation(repo) -> None:
+    """The store's battkg:lookupKey values are what the queries' LCASE(REPLACE(...)) makes of a term."""
+    import pyoxigraph as ox
+
+    from battkg.ontology import lookup_key
+
+    for term in ("Lithium Nickel-Oxide", "X_RD", "ÄÖü ß", "LiPF6"):
+        sparql = f'SELECT (LCASE(REPLACE(STR({ox.Literal(term)}), "[ _-]", "")) AS ?k) WHERE {{}}'
+        (row,) = list(repo.graphs.query(sparql))
+        assert row["k"].value == lookup_key(term)
+    keys = {sol["k"].value for sol in repo.graphs.query(
+        "SELECT ?k WHERE { GRAPH <https://w3id.org/battkg/vocab> "
+        "{ chemsub:substance_c28a0967_ed23_48cc_a14e_a651d75a19db battkg:lookupKey ?k } }")}
+    assert {"lithiumnickeloxide", "linio2", "lno"} <= keys
 
 
 @pytest.mark.parametrize("name", ["xrd", "XRD", "XrayDiffraction", "XrayPowderDiffraction"])
