@@ -21,6 +21,12 @@ array                  quantity                    unit       notes
 Metadata keys: ``technique`` (GCPL, CP, MB, ...), ``instrument``,
 ``start_time``, ``software_version``, ``channel``; the active mass, where the
 file gives it, is a file-level ``ScalarQuantity("ActiveMass", value, "mg"|"g")``.
+
+Readers register themselves: every public module of this package with a ``READER``
+(:class:`~battkg.readers.ReaderInfo`) is found by :func:`battkg.readers.readers_for` and
+detected by magic bytes / content sniffing, then suffix.  Formats: EC-Lab ``.mpr``/``.mpt``,
+Arbin BDF/CSV, ``.res`` (access-parser), SQL-export HDF5 and ``.xlsx`` (shared Arbin code in
+``_arbin.py``), Maccor text, Neware ``.nda``/``.ndax``, and the generic mapped CSV.
 """
 
 from __future__ import annotations  # noqa: E402 - after the package docstring's table
