@@ -44,6 +44,7 @@ READER = ReaderInfo(
 
 TARGET_UNITS = {"time": "s", "voltage": "V", "current": "A", "charge_capacity": "A*h",
                 "discharge_capacity": "A*h"}
+COUNTER_ARRAYS = ("cycle_index", "half_cycle", "step_index")
 ARRAY_NAMES = ("time", "voltage", "current", "charge_capacity", "discharge_capacity", "cycle_index",
                "half_cycle", "step_index", "temperature")
 
@@ -102,17 +103,23 @@ def read_mapped(path: Path, *, reader: str, columns: dict[str, str], units: dict
                           reader=reader)
     arrays: dict[str, np.ndarray] = {}
     for name, column in columns.items():
-        values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
+        series = frame[column]
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iu" and name in COUNTER_ARRAYS:
+            arrays[name] = series.to_numpy(dtype=np.int64)  # whole numbers as parsed: no float round trip
+            continue
+        # A view of pandas' float block when the parser already saw numbers (no copy at 10^6 rows).
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
         if np.isnan(values).any():
             row = int(np.flatnonzero(np.isnan(values))[0])
-            raise FormatError(path, f"non-numeric or empty value {frame[column].iloc[row]!r} in column "
+            raise FormatError(path, f"non-numeric or empty value {series.iloc[row]!r} in column "
                               f"'{column}'", line=row + 2, field=column, reader=reader)
         if name in TARGET_UNITS:
             values = _convert(values, units.get(name, TARGET_UNITS[name]), TARGET_UNITS[name], path, name, reader)
         arrays[name] = values
-    arrays["current"] = arrays["current"] * (1 if current_sign >= 0 else -1)
+    if current_sign < 0:
+        arrays["current"] = -arrays["current"]
     if "cycle_index" in arrays:
-        cycles = arrays["cycle_index"].astype(np.int64)
+        cycles = arrays["cycle_index"].astype(np.int64, copy=False)
         arrays["cycle_index"] = cycles + 1 if cycle_base == 0 else (
             one_based_cycles(cycles) if cycle_base is None else cycles)
     used_units = {k: TARGET_UNITS.get(k, units.get(k, "")) for k in arrays}
@@ -123,7 +130,7 @@ def read_mapped(path: Path, *, reader: str, columns: dict[str, str], units: dict
 
 def read(path: Path, **options: Any) -> ParsedFile:
     """Read a cycler CSV through ``columns={battkg name: file column}`` (see the module docstring)."""
-    from battkg.ingest.cycling._common import timeseries_block
+    from battkg.ingest.cycling._common import count_cycles, timeseries_block
 
     path = Path(path)
     columns = options.get("columns")
@@ -144,7 +151,7 @@ def read(path: Path, **options: Any) -> ParsedFile:
                              **{k: v for k, v in arrays.items()})
     metadata = {k: options[k] for k in ("technique", "instrument") if options.get(k)}
     if "cycle_index" in arrays:
-        metadata["n_cycles"] = int(len(np.unique(arrays["cycle_index"])))
+        metadata["n_cycles"] = count_cycles(arrays["cycle_index"])
     return ParsedFile(format_id=READER.id, blocks=[block], metadata=metadata,
                       raw_metadata={"column_mapping": dict(columns), "units": dict(options.get("units") or {}),
                                     "unmapped_columns": [c for c in frame.columns if c not in columns.values()]})
