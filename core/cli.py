@@ -33,7 +33,8 @@ app.add_typer(records_app, name="records")
 app.add_typer(ontology_app, name="ontology")
 app.add_typer(demo_app, name="demo")
 
-err = Console(stderr=True)
+# Messages are never hard-wrapped: an error names file and line, and logs are grepped for them.
+err = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 160)
 
 StoreOpt = typer.Option(None, "--store", help="Store directory (default: $BATTKG_STORE or ~/.local/share/battkg).")
@@ -84,7 +85,9 @@ def ingest(
     ordinate: Optional[str] = typer.Option(
         None, help="FTIR: absorbance | transmittance | reflectance, when the file does not say."),
     topology: Optional[Path] = typer.Option(None, help="MD: topology of a trajectory (.gro for .xtc/.trr, "
-                                            "LAMMPS data file for a dump)."),
+                                            "LAMMPS data file for a dump, .psf for a .dcd)."),
+    energies: Optional[Path] = typer.Option(None, help="MD: GROMACS .edr energy file of the run (thermo time "
+                                            "series to HDF5)."),
     transport: Optional[list[str]] = typer.Option(
         None, help="MD: species for self-diffusion, SPECIES or SPECIES=CHARGE for Nernst-Einstein (repeatable, "
                    "e.g. --transport Li=+1 --transport P=-1)."),
@@ -151,6 +154,8 @@ def ingest(
     reader_options: dict[str, Any] = {}
     if topology is not None:
         reader_options["topology"] = str(topology)
+    if energies is not None:
+        reader_options["energies"] = str(energies)
     if column_map:
         malformed = [c for c in column_map if "=" not in c]
         if malformed:

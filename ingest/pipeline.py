@@ -98,7 +98,8 @@ def ingest_file(
         raise FormatError(path, "no such file")
     tech = technique(technique_key)
     raw_ref = sha256_file(path)
-    options = {"user": user.identity_options(), "format": format_id, "reader": reader_options or {}}
+    options = {"user": user.identity_options(), "format": format_id,
+               "reader": _identity_reader_options(tech, reader_options or {})}
     record_id = compute_record_id(technique_key, raw_ref.sha256, options)
     iri = record_iri(record_id)
     if repo.graphs.has_graph(iri):
@@ -140,6 +141,22 @@ def ingest_file(
         raise
     timings["total"] = time.perf_counter() - t0
     return IngestResult(record_id, iri, True, path, reader.info.id, n_triples, warnings, timings)
+
+
+def _identity_reader_options(tech: Technique, reader_options: dict[str, Any]) -> dict[str, Any]:
+    """Reader options as they decide the record id: a further input file (``tech.file_options``) by checksum.
+
+    The path of a topology says where it was, not what it is: the same trajectory and topology ingested
+    from another directory is the same record, and an edited topology is another one."""
+    out = dict(reader_options)
+    for key in tech.file_options:
+        if out.get(key) is None:
+            continue
+        given = Path(out[key])
+        if not given.is_file():
+            raise FormatError(given, "no such file", field=key)
+        out[key] = {"sha256": sha256_file(given).sha256}
+    return out
 
 
 @dataclass

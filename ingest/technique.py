@@ -166,6 +166,9 @@ class Technique:
     user_quantities: dict[str, tuple[str, str, str | None]] = {}
     # Metadata fields that are words, not quantities: field -> allowed values (lower case), None = free text.
     user_fields: dict[str, tuple[str, ...] | None] = {}
+    # Reader options that name a further input file (an MD topology): the record's identity uses the
+    # file's checksum, not its path, so the same inputs from another directory give the same record.
+    file_options: tuple[str, ...] = ()
 
     def check(self, parsed: ParsedFile, user: UserMetadata, path: Path) -> None:
         """Raise MetadataError/FormatError when the combination cannot make a valid record."""

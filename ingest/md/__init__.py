@@ -10,7 +10,8 @@ module              format
 ``lammps_dump``     LAMMPS dump (``ITEM:`` frames; ``.bz2``/``.gz``; triclinic, scaled)
 ``lammps_data``     LAMMPS data file (``write_data``; topology of a dump)
 ``lammps_log``      LAMMPS log: ``thermo_style custom`` tables and ``multi`` blocks
-``gromacs``         GROMACS ``.gro`` alone, ``.xtc``/``.trr`` with a ``.gro`` topology
+``gromacs``         GROMACS ``.gro`` alone, ``.xtc``/``.trr`` with a ``.gro`` topology (+ ``.edr`` energies)
+``charmm``          CHARMM/NAMD ``.dcd`` with a ``.psf`` topology
 ``h5md``            H5MD (HDF5) particles and observables
 ``pdb``             PDB (ATOM/HETATM, CRYST1, MODEL frames)
 ==================  ===============================================================
@@ -138,6 +139,7 @@ class MdTechnique(Technique):
     activity_types = ("MolecularDynamicsSimulation",)
     process_types = ("PhysicsBasedSimulation", "Simulation")
     sample_key = "hasSimulatedObject"
+    file_options = ("topology", "energies")  # identified by checksum in the record id
     parameter_key = "hasInput"
     parameter_kinds = ("ConventionalProperty",)
     observables = ("IonicConductivity", "DiffusionCoefficient")

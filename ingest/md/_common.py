@@ -100,6 +100,94 @@ def read_lines(path: Path, reader: str) -> list[str]:
     return text.splitlines()
 
 
+class TextLines:
+    """Numbered lines of a (possibly gz/bz2/xz-compressed) text file, read as a stream.
+
+    Large trajectories are read frame by frame through this, so memory stays bounded by one frame
+    instead of the whole file.  ``number`` is the 1-based number of the last line returned.  Use as a
+    context manager; decompression errors become a FormatError naming the file.
+    """
+
+    def __init__(self, path: Path, reader: str) -> None:
+        self.path, self.reader, self.number = Path(path), reader, 0
+        try:
+            raw = open(self.path, "rb")
+        except OSError as exc:
+            raise FormatError(path, f"cannot read file: {exc.strerror or exc}", reader=reader) from exc
+        magic = raw.read(6)
+        raw.seek(0)
+        binary: Any = raw
+        if magic.startswith(b"\x1f\x8b"):
+            binary = gzip.GzipFile(fileobj=raw)
+        elif magic.startswith(b"BZh"):
+            binary = bz2.BZ2File(raw)
+        elif magic.startswith(b"\xfd7zXZ\x00"):
+            binary = lzma.LZMAFile(raw)
+        self._raw, self._binary = raw, binary
+        first = self._guard(lambda: binary.peek(4096) if hasattr(binary, "peek") else b"")[:4096]
+        if b"\x00" in first:
+            self.close()
+            raise FormatError(path, "binary content where a text file was expected", reader=reader)
+        self._text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="replace")
+        self._pushed: list[str] = []
+
+    def _guard(self, read: Any) -> Any:
+        try:
+            return read()
+        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+            raise FormatError(self.path, f"compressed file is truncated or corrupt: {exc}", line=self.number or None,
+                              reader=self.reader) from exc
+
+    def next(self) -> str | None:
+        """The next line without its newline, or None at the end of the file."""
+        if self._pushed:
+            self.number += 1
+            return self._pushed.pop()
+        line = self._guard(self._text.readline)
+        if not line:
+            return None
+        self.number += 1
+        return line.rstrip("\r\n")
+
+    def push_back(self, line: str) -> None:
+        """Return ``line`` to the stream: the next call of :meth:`next` gives it again."""
+        self._pushed.append(line)
+        self.number -= 1
+
+    def take(self, count: int) -> list[str]:
+        """Up to ``count`` further lines (fewer at the end of the file), with their newlines."""
+        lines: list[str] = []
+        while self._pushed and len(lines) < count:
+            lines.append(self._pushed.pop() + "\n")
+        readline = self._text.readline
+        try:
+            for _ in range(count - len(lines)):
+                line = readline()
+                if not line:
+                    break
+                lines.append(line)
+        except (OSError, EOFError, ValueError, lzma.LZMAError) as exc:
+            raise FormatError(self.path, f"compressed file is truncated or corrupt: {exc}",
+                              line=self.number + len(lines) + 1, reader=self.reader) from exc
+        self.number += len(lines)
+        return lines
+
+    def close(self) -> None:
+        """Close the file (and the decompressor)."""
+        for handle in (getattr(self, "_text", None), self._binary, self._raw):
+            try:
+                if handle is not None:
+                    handle.close()
+            except (OSError, ValueError):  # pragma: no cover - closing a half-read corrupt stream
+                pass
+
+    def __enter__(self) -> "TextLines":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def head_text(head: bytes) -> str:
     """Decode a detection head (first 64 KiB) leniently, decompressing a gz/bz2 start."""
     try:
@@ -177,9 +265,15 @@ class FrameSet:
     keep: np.ndarray | None = None
 
     def add_positions(self, xyz: np.ndarray) -> None:
-        """Keep one frame's coordinates (angstrom), only the ``keep`` atoms when a selection is set."""
-        xyz = np.asarray(xyz, dtype=np.float64)
-        self.positions.append(xyz[self.keep] if self.keep is not None else xyz)
+        """Keep one frame's coordinates (angstrom), only the ``keep`` atoms when a selection is set.
+
+        The transport selection is held as float32 (XTC and DCD store float32 anyway; 7 significant
+        digits are 1e-4 Å at 1000 Å), which halves the memory of a long trajectory; coordinates to
+        store (``store_positions``) stay float64 as before."""
+        if self.keep is not None:
+            self.positions.append(np.asarray(xyz)[self.keep].astype(np.float32))
+        else:
+            self.positions.append(np.asarray(xyz, dtype=np.float64))
 
     def select_species(self, wanted: Mapping[str, Any] | None, store_positions: bool) -> None:
         """Restrict kept coordinates to the atoms of ``wanted`` species (unless all are stored)."""
@@ -318,6 +412,7 @@ def _with_transport_data(path: Path, reader: str, frames: FrameSet, transport: M
             positions = np.stack(frames.positions)
         else:
             positions = np.stack([p[index] for p in frames.positions])
+        frames.positions.clear()  # the per-frame arrays are copied into ``positions``: free them now
     boxes = None
     if frames.boxes and all(b is not None for b in frames.boxes):
         boxes = np.stack([np.asarray(b, dtype=np.float64) for b in frames.boxes])

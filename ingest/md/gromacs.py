@@ -2,8 +2,10 @@
 
 Usage
     ``battkg ingest md conf.gro`` or ``battkg ingest md traj.xtc --topology
-    conf.gro`` (format id ``md.gromacs``); ``store_positions=True`` keeps
-    coordinates.
+    conf.gro [--energies ener.edr]`` (format id ``md.gromacs``);
+    ``store_positions=True`` keeps coordinates; ``energies=`` a GROMACS
+    ``.edr`` of the same run adds its thermo time series as the HDF5 block
+    ``energies`` (see :mod:`battkg.ingest.md._edr`).
 
 Schema
     ``.gro``: title line, atom count, fixed-width atom lines (nm), box line
@@ -51,7 +53,7 @@ from battkg.ingest.md._common import (
     trajectory_file,
     wants_positions,
 )
-from battkg.readers import ParsedFile, ReaderInfo
+from battkg.readers import Block, ParsedFile, ReaderInfo
 
 READER = ReaderInfo(
     id="md.gromacs",
@@ -154,8 +156,9 @@ def _read_structure(path: Path, store_positions: bool, options: dict[str, Any]) 
     match = _TIME_IN_TITLE.search(title)
     if match:
         meta["time_ps"] = float(match.group(1))
+    blocks, warnings = _energies(options, meta)
     return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=meta,
-                           transport=options.get("transport"))
+                           extra_blocks=blocks, warnings=warnings, transport=options.get("transport"))
 
 
 def _read_xdr(path: Path, head: bytes, topology: Path | None, store_positions: bool,
@@ -220,5 +223,24 @@ def _read_xdr(path: Path, head: bytes, topology: Path | None, store_positions: b
     frames.n_atoms, frames.n_frames, frames.boxes = n_atoms, len(steps), boxes
     frames.steps, frames.times = np.asarray(steps), np.asarray(times)
     frames.periodic = any(b is not None for b in boxes)
+    blocks, energy_warnings = _energies(options, meta, (times[0], times[-1]))
     return trajectory_file(path, READER.id, frames, store_positions=store_positions, metadata=meta,
-                           warnings=warnings, transport=options.get("transport"))
+                           extra_blocks=blocks, warnings=warnings + energy_warnings,
+                           transport=options.get("transport"))
+
+
+def _energies(options: dict[str, Any], meta: dict[str, Any],
+              span: tuple[float, float] | None = None) -> tuple[list[Block], list[str]]:
+    """The ``energies`` block of an ``energies=`` .edr file (none without the option), and warnings."""
+    if not options.get("energies"):
+        return [], []
+    from battkg.ingest.md._edr import read_energies
+
+    block, warnings = read_energies(Path(options["energies"]), READER.id)
+    meta["energy_file"] = block.metadata["energy_file"]
+    meta["software"] = "GROMACS"  # only GROMACS writes .edr
+    first, last = block.metadata["time_first_ps"], block.metadata["time_last_ps"]
+    if span is not None and (last < span[0] - 1e-6 or first > span[1] + 1e-6):
+        warnings.append(f"the energy file covers {first:g}–{last:g} ps, the trajectory {span[0]:g}–{span[1]:g} ps: "
+                        "they do not overlap (another run?)")
+    return [block], warnings

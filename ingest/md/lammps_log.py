@@ -51,6 +51,10 @@ Metadata
     commands active during the run), ``units_style``, ``reduced_units``.
     ``raw_metadata['commands']`` keeps every echoed input command.
 
+Memory
+    The log is streamed line by line (also gz/bz2/xz); thermo rows are kept
+    as flat C double arrays (8 bytes a value), the size of the HDF5 output.
+
 Known gaps
     ``thermo_modify line yaml`` output and ``thermo_style multi`` with
     ``thermo_modify lost`` messages mid-block are not parsed.  Ensemble
@@ -66,6 +70,7 @@ Sample files
 from __future__ import annotations
 
 import re
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,7 +78,7 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.ingest.md._common import TIME_TO_PS, head_text, read_lines
+from battkg.ingest.md._common import TIME_TO_PS, TextLines, head_text
 from battkg.ingest.md._lammps import UNIT_STYLES, unit_for
 from battkg.readers import ArrayData, Block, ParsedFile, ReaderInfo, ScalarQuantity
 
@@ -141,7 +146,13 @@ _COMMANDS = {"units", "timestep", "fix", "unfix", "pair_style", "thermo_style", 
 class _Run:
     style: str
     keywords: list[str]
-    rows: list[list[float]] = field(default_factory=list)
+    # Thermo values, row after row, as a flat C double array: 8 bytes a value instead of a Python float.
+    rows: array = field(default_factory=lambda: array("d"))
+    n_rows: int = 0
+
+    def add_row(self, values: list[float]) -> None:
+        self.rows.extend(values)
+        self.n_rows += 1
     header_line: int = 0
     fixes: list[str] = field(default_factory=list)
     timestep: float | None = None
@@ -179,18 +190,18 @@ def _ensemble(fixes: list[str]) -> tuple[str | None, str | None, float | None]:
     return ensemble, thermostat, target
 
 
-def _parse(path: Path, lines: list[str]) -> tuple[list[_Run], dict[str, Any], list[str], list[str]]:
+def _parse(path: Path, src: TextLines) -> tuple[list[_Run], dict[str, Any], list[str], list[str]]:
     state: dict[str, Any] = {"fixes": {}, "timestep": None, "units": None}
     commands: list[str] = []
     warnings: list[str] = []
     runs: list[_Run] = []
     current: _Run | None = None
-    n = len(lines)
-    i = 0
-    if n and (m := _VERSION.match(lines[0].strip())):
-        state["version"] = m.group(1)
-    while i < n:
-        raw = lines[i]
+    first = src.next()
+    if first is not None:
+        if m := _VERSION.match(first.strip()):
+            state["version"] = m.group(1)
+        src.push_back(first)
+    while (raw := src.next()) is not None:
         text = raw.split("#", 1)[0].strip() if not raw.lstrip().startswith("---") else raw.strip()
         tokens = text.split()
         if current is not None:
@@ -201,66 +212,64 @@ def _parse(path: Path, lines: list[str]) -> tuple[list[_Run], dict[str, Any], li
                 state["n_atoms"] = int(loop.group(4))
                 runs.append(current)
                 current = None
-                i += 1
                 continue
             if current.style == "custom":
                 if tokens and _float(tokens[0]) is not None:
                     if len(tokens) != len(current.keywords):
                         raise FormatError(path, f"thermo row has {len(tokens)} value(s), the header names "
                                           f"{len(current.keywords)} (truncated or inconsistent row)",
-                                          line=i + 1, reader=READER.id)
+                                          line=src.number, reader=READER.id)
                     values = [_float(t) for t in tokens]
                     if any(v is None for v in values):
                         col = next(k for k, v in enumerate(values) if v is None)
                         raise FormatError(path, f"non-numeric value {tokens[col]!r} in thermo column "
-                                          f"'{current.keywords[col]}'", line=i + 1, field=current.keywords[col],
+                                          f"'{current.keywords[col]}'", line=src.number, field=current.keywords[col],
                                           reader=READER.id)
-                    current.rows.append(values)  # type: ignore[arg-type]
+                    current.add_row(values)  # type: ignore[arg-type]
                 elif tokens and len(tokens) == len(current.keywords) and sum(
                         _float(t) is not None for t in tokens) >= len(tokens) // 2:
                     bad = next(t for t in tokens if _float(t) is None)
-                    raise FormatError(path, f"non-numeric value {bad!r} in a thermo row", line=i + 1,
+                    raise FormatError(path, f"non-numeric value {bad!r} in a thermo row", line=src.number,
                                       reader=READER.id)
                 elif tokens:
                     # LAMMPS interleaves warnings and fix messages with thermo rows; keep them as notes.
-                    warnings.append(f"line {i + 1}: non-thermo line inside run {len(runs)}: {raw.strip()[:80]}")
-                i += 1
+                    warnings.append(f"line {src.number}: non-thermo line inside run {len(runs)}: {raw.strip()[:80]}")
                 continue
             # multi style
             head = _MULTI_HEAD.match(raw.strip())
             if head:
                 values: dict[str, float] = {"Step": float(head.group(1)), "CPU": float(head.group(2))}
-                i += 1
-                while i < n and "=" in lines[i] and not _MULTI_HEAD.match(lines[i].strip()):
-                    for key, value in _MULTI_PAIR.findall(lines[i]):
+                while (pair_line := src.next()) is not None:
+                    if "=" not in pair_line or _MULTI_HEAD.match(pair_line.strip()):
+                        src.push_back(pair_line)  # the next block's head or the end of the run
+                        break
+                    for key, value in _MULTI_PAIR.findall(pair_line):
                         number = _float(value)
                         if number is None:
                             raise FormatError(path, f"non-numeric value {value!r} for '{key}' in a thermo block",
-                                              line=i + 1, field=key, reader=READER.id)
+                                              line=src.number, field=key, reader=READER.id)
                         values[key] = number
-                    i += 1
                 if not current.keywords:
                     current.keywords = list(values)
                 elif list(values) != current.keywords:
                     raise FormatError(path, "thermo multi block has different keywords than the run's first "
-                                      "block", line=i, reader=READER.id)
-                current.rows.append([values[k] for k in current.keywords])
+                                      "block", line=src.number, reader=READER.id)
+                current.add_row([values[k] for k in current.keywords])
                 continue
             if tokens:
-                warnings.append(f"line {i + 1}: non-thermo line inside run {len(runs)}: {raw.strip()[:80]}")
-            i += 1
+                warnings.append(f"line {src.number}: non-thermo line inside run {len(runs)}: {raw.strip()[:80]}")
             continue
         # Outside a thermo section: commands and status lines.
         if _MULTI_HEAD.match(raw.strip()):
-            current = _Run("multi", [], header_line=i + 1)
+            current = _Run("multi", [], header_line=src.number)
             current.fixes = list(state["fixes"].values())
             current.timestep = state["timestep"]
+            src.push_back(raw)
             continue  # re-handle this line as the first block
         if "Step" in tokens and all(_float(t) is None for t in tokens) and tokens[0] not in _COMMANDS:
-            current = _Run("custom", tokens, header_line=i + 1)
+            current = _Run("custom", tokens, header_line=src.number)
             current.fixes = list(state["fixes"].values())
             current.timestep = state["timestep"]
-            i += 1
             continue
         if tokens and tokens[0] in _COMMANDS:
             commands.append(text)
@@ -281,9 +290,8 @@ def _parse(path: Path, lines: list[str]) -> tuple[list[_Run], dict[str, Any], li
             state["n_atoms"] = int(m.group(1))
         elif "tau/day" in raw and raw.startswith("Performance:"):
             state["tau_seen"] = True
-        i += 1
     if current is not None:
-        if current.rows:
+        if current.n_rows:
             warnings.append(f"run {len(runs)} has no 'Loop time' line: the log ends inside the run (crashed or "
                             "still running); its rows so far are kept")
             runs.append(current)
@@ -296,8 +304,10 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
          **options: Any) -> ParsedFile:
     """Read every thermo table of a LAMMPS log, one Block per run."""
     path = Path(path)
-    lines = read_lines(path, READER.id)
-    runs, state, commands, warnings = _parse(path, lines)
+    with TextLines(path, READER.id) as src:  # streamed: a long log is never held as a whole
+        runs, state, commands, warnings = _parse(path, src)
+        if src.number == 0:
+            raise FormatError(path, "file is empty", reader=READER.id)
     if not runs:
         raise FormatError(path, "no thermo output found (neither a 'Step ...' header nor a thermo multi block)",
                           reader=READER.id)
@@ -319,7 +329,7 @@ def read(path: Path, *, topology: Path | None = None, store_positions: bool = Fa
     longest: tuple[int, int] = (-1, -1)
     per_run: list[tuple[str | None, str | None, float | None]] = []
     for k, run in enumerate(runs):
-        data = np.asarray(run.rows, dtype=np.float64).reshape(len(run.rows), len(run.keywords))
+        data = np.frombuffer(run.rows, dtype=np.float64).reshape(run.n_rows, len(run.keywords))
         arrays: list[ArrayData] = []
         for c, keyword in enumerate(run.keywords):
             if keyword in _MAPPED:

@@ -96,14 +96,30 @@ def unwrap(positions: np.ndarray, box: np.ndarray) -> np.ndarray:
         cell = cells[k + 1]
         frac = steps[k] @ np.linalg.inv(cell)
         steps[k] = (frac - np.round(frac)) @ cell  # minimum image of the displacement
+    np.cumsum(steps, axis=0, out=steps)  # in place: the unwrapped trajectory costs one extra copy, not two
     out = np.empty_like(pos)
     out[0] = pos[0]
-    out[1:] = pos[0] + np.cumsum(steps, axis=0)
+    np.add(pos[0], steps, out=out[1:])
     return out
 
 
+PARTICLE_CHUNK = 256  # atoms per FFT batch: work arrays of 2·frames × 256 × 3 complex, not × every atom
+
+
 def _msd_fft(x: np.ndarray) -> np.ndarray:
-    """All-origin MSD of trajectories ``x`` (frames × particles × d), averaged over particles."""
+    """All-origin MSD of trajectories ``x`` (frames × particles × d), averaged over particles.
+
+    Particles are processed in batches of :data:`PARTICLE_CHUNK` (in float64, whatever the input
+    dtype), so the FFT work arrays stay bounded for any number of atoms."""
+    total = np.zeros(x.shape[0])
+    for first in range(0, x.shape[1], PARTICLE_CHUNK):
+        chunk = np.asarray(x[:, first:first + PARTICLE_CHUNK], dtype=np.float64)
+        total += _msd_fft_chunk(chunk) * chunk.shape[1]
+    return total / x.shape[1]
+
+
+def _msd_fft_chunk(x: np.ndarray) -> np.ndarray:
+    """:func:`_msd_fft` of one batch of particles."""
     n = x.shape[0]
     # S2: autocorrelation Σ_t r(t)·r(t+m) / (n-m) via zero-padded FFT.
     f = np.fft.rfft(x, n=2 * n, axis=0)
@@ -158,18 +174,16 @@ def msd_by_species(positions: np.ndarray, species: Sequence[str], times: np.ndar
                    select: Sequence[str] | None = None) -> dict[str, MSDResult]:
     """MSD per species label (``species[i]`` labels atom i), optionally only ``select``."""
     labels = np.asarray([str(s) for s in species])
-    pos = np.asarray(positions, dtype=np.float64)
+    pos = np.asarray(positions)  # float32 or float64: each species is unwrapped in float64 on its own
     if labels.shape[0] != pos.shape[1]:
         raise ValueError(f"{labels.shape[0]} species labels for {pos.shape[1]} atoms")
-    if box is not None:
-        pos = unwrap(pos, box)  # unwrap once for all species
     wanted = list(select) if select is not None else list(dict.fromkeys(labels.tolist()))
     out: dict[str, MSDResult] = {}
     for name in wanted:
         mask = labels == name
         if not mask.any():
             raise ValueError(f"no atom of species {name!r}; species present: {sorted(set(labels.tolist()))}")
-        out[name] = mean_square_displacement(pos[:, mask], times, dimensions=dimensions, species=name)
+        out[name] = mean_square_displacement(pos[:, mask], times, box=box, dimensions=dimensions, species=name)
     return out
 
 

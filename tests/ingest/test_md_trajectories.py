@@ -160,7 +160,8 @@ def test_md_readers_are_found_by_package_scan() -> None:
     from battkg.readers import readers_for
 
     ids = {r.info.id for r in readers_for("md")}
-    assert ids == {"md.xyz", "md.lammps.dump", "md.lammps.data", "md.lammps.log", "md.gromacs", "md.h5md", "md.pdb"}
+    assert ids == {"md.xyz", "md.lammps.dump", "md.lammps.data", "md.lammps.log", "md.gromacs", "md.h5md", "md.pdb",
+                   "md.charmm.dcd"}
 
 
 @pytest.mark.parametrize("module", ["xyz", "lammps_dump", "lammps_data", "lammps_log", "gromacs", "h5md", "pdb"])
