@@ -15,7 +15,12 @@ The shape of what is built (``finales:`` = https://w3id.org/battkg/finales#)::
 
 A result's values are typed with the ontology quantity of its capability (conductivity →
 IonicConductivity in S/m, EOL → CycleLife with its standard uncertainty, ...), so the
-competency queries read FINALES results and instrument records alike.  Samples and cells get
+competency queries read FINALES results and instrument records alike.  FINALES values are bare
+numbers: their unit is the one the result states (a ``unit``/``units`` key of the block, or
+"5.5 mS/cm" strings), else the one the capability's result schema declares; each value says
+which (``unitSource``) and is converted to the canonical unit.  Values whose unit cannot be
+determined are kept as given (a FINALES field) and flagged ``unitUndetermined``, never stored
+as S/m.  Samples and cells get
 ``id/sample/<id>`` IRIs from the FINALES identifiers (ASAB ``formulation_info.uuid``, AutoBASS
 ``cell_info.uuid``): a lab record ingested with ``--sample <that id>`` is the same node.
 Arrays (RDF, capacity trajectories, capacity lists) go to HDF5, never into triples.
@@ -25,6 +30,7 @@ JSON literals.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -33,17 +39,20 @@ import numpy as np
 
 from battkg.errors import MetadataError
 from battkg.formulation import Formulation, parse_formulation
-from battkg.ontology import DATA
+from battkg.ontology import DATA, vocabulary
 from battkg.readers import ArrayData, Block, ScalarQuantity
 from battkg.record import quantity_node, slug
+from battkg.units import parse_unit, split_quantity
 
 from battkg.mappers.finales.load import FinalesObject
+from battkg.mappers.finales.schemas import SchemaRegistry
 
 FINALES = "https://w3id.org/battkg/finales#"
 FIELD = "https://w3id.org/battkg/finales/field#"
 BASE = DATA + "finales/"
 
 # FINALES quantity name → ontology quantity (context key) its values are, and the unit the schemas declare.
+# (Only documentation of the registered schemas: value units are read from the result or its capability.)
 QUANTITY_CONCEPTS: dict[str, tuple[str, str] | None] = {
     "conductivity": ("IonicConductivity", "siemens/meter"),
     "density": ("Density", "gram/centimeter**3"),
@@ -122,13 +131,23 @@ class Mapped:
     shared: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
+# (JSON path in the result data) → unit the capability's result schema declares there, or None.
+UnitLookup = Callable[[tuple[str, ...]], "str | None"]
+# Canonical JSON of a formulation → (parsed formulation, its JSON-LD nodes); one per import, because
+# a request and its results repeat the formulation and parsing (RDKit) costs milliseconds.
+FormulationCache = dict[str, tuple[Formulation, list[dict[str, Any]]]]
+
+
 class _Context:
     """Helpers shared by the per-kind mappers: quantities, formulations, extras."""
 
-    def __init__(self, obj: FinalesObject, mapped: Mapped) -> None:
+    def __init__(self, obj: FinalesObject, mapped: Mapped, schema_unit: UnitLookup | None = None,
+                 formulations: FormulationCache | None = None) -> None:
         self.obj = obj
         self.mapped = mapped
         self.iri = mapped.node["@id"]
+        self.schema_unit = schema_unit
+        self.formulations = formulations if formulations is not None else {}
         self._counter = 0
         self._seen_nodes: set[str] = set()
 
@@ -146,14 +165,62 @@ class _Context:
         """Parse a FINALES formulation; junk (SMILES "w") is a warning, never a crash."""
         if not isinstance(entries, list) or not entries:
             return None
-        try:
-            formulation = parse_formulation(entries, source=str(self.obj.source), field_name=where)
-        except MetadataError as exc:
-            self.mapped.warnings.append(f"{where}: formulation not resolved, kept as given ({exc})")
-            return None
-        self.mapped.shared[formulation.iri] = formulation.jsonld_nodes()
+        key = json.dumps(entries, sort_keys=True)
+        if key not in self.formulations:
+            try:
+                formulation = parse_formulation(entries, source=str(self.obj.source), field_name=where)
+            except MetadataError as exc:  # not cached: the message names this object's file and field
+                self.mapped.warnings.append(f"{where}: formulation not resolved, kept as given ({exc})")
+                return None
+            self.formulations[key] = (formulation, formulation.jsonld_nodes())
+        formulation, nodes = self.formulations[key]
+        self.mapped.shared[formulation.iri] = nodes
         self.mapped.formulation_iris.append(formulation.iri)
         return formulation
+
+    def unit_of_values(self, block: dict[str, Any], path: tuple[str, ...], quantity: str, where: str) -> tuple[str | None, str]:
+        """(unit, where it came from) for the ``values`` of a result block, or (None, "").
+
+        The result's own ``unit``/``units`` key wins (FINALES schemas allow extra keys; a
+        tenant may post S/cm or mS/cm); else the unit the capability's result schema declares
+        for that path.  Without either, or with a unit that is not one of ``quantity``, the
+        unit is undetermined: the values must not be stored as if they were in the canonical
+        unit (GUIDE: aiida-finales posted S/cm where the schema says S/m).
+        """
+        given = [block[k] for k in ("unit", "units") if k in block]
+        if given:
+            if len(given) == 2 and given[0] != given[1]:
+                self.mapped.warnings.append(f"{where}: 'unit' {given[0]!r} and 'units' {given[1]!r} disagree")
+                return None, ""
+            unit = self.checked_unit(given[0], quantity, f"{where}.unit")
+            return unit, f"result {where}.unit"
+        declared = self.schema_unit(path) if self.schema_unit is not None else None
+        if declared is None:
+            self.mapped.warnings.append(
+                f"{where}.values: no unit in the result and no unit for it in a known capability schema "
+                f"({self.obj.quantity}/{self.obj.methods[0] if self.obj.methods else '?'}): values kept as given, "
+                f"not stored as {quantity}")
+            return None, ""
+        unit = self.checked_unit(declared, quantity, f"capability schema unit of {where}.values")
+        return unit, f"capability schema {self.obj.quantity}/{self.obj.methods[0]}"
+
+    def checked_unit(self, unit: Any, quantity: str, where: str) -> str | None:
+        """``unit`` if pint reads it as a unit of ``quantity`` (same dimension as its canonical unit)."""
+        if not isinstance(unit, str) or not unit.strip():
+            self.mapped.warnings.append(f"{where}: {unit!r} is not a unit")
+            return None
+        try:
+            parsed = parse_unit(unit)
+        except MetadataError:
+            self.mapped.warnings.append(f"{where}: {unit!r} is not a unit pint knows")
+            return None
+        vocab = vocabulary()
+        canonical = vocab.canonical_unit.get(vocab.iri(quantity))
+        target = vocab.pint_of_unit.get(canonical, "") if canonical else ""
+        if target and parse_unit(target).dimensionality != parsed.dimensionality:
+            self.mapped.warnings.append(f"{where}: {unit!r} is not a unit of {quantity} (expected e.g. {target})")
+            return None
+        return unit
 
     def share_methods(self, methods: Any) -> None:
         for method in methods:
@@ -325,7 +392,7 @@ def map_limitations(obj: FinalesObject) -> Mapped:
     return mapped
 
 
-def map_request(obj: FinalesObject) -> Mapped:
+def map_request(obj: FinalesObject, formulations: FormulationCache | None = None) -> Mapped:
     body = obj.body
     iri = node_iri("request", obj.uuid)
     node: dict[str, Any] = {
@@ -338,7 +405,7 @@ def map_request(obj: FinalesObject) -> Mapped:
         "requestParameters": _as_json(body["parameters"]),
     }
     mapped = Mapped(node, title=f"FINALES request {obj.uuid} ({body['quantity']}/{','.join(body['methods'])})")
-    ctx = _Context(obj, mapped)
+    ctx = _Context(obj, mapped, formulations=formulations)
     ctx.share_methods(body["methods"])
     for method in body["methods"]:
         params = body["parameters"].get(method)
@@ -366,7 +433,8 @@ def map_request(obj: FinalesObject) -> Mapped:
     return mapped
 
 
-def map_result(obj: FinalesObject) -> Mapped:
+def map_result(obj: FinalesObject, schemas: SchemaRegistry | None = None,
+               formulations: FormulationCache | None = None) -> Mapped:
     body = obj.body
     quantity, method = body["quantity"], obj.methods[0]
     iri = node_iri("result", obj.uuid)
@@ -388,7 +456,8 @@ def map_result(obj: FinalesObject) -> Mapped:
         node["answersRequest"] = node_iri("request", request_uuid)
         node["wasInformedBy"] = node_iri("request", request_uuid)
     mapped = Mapped(node, title=f"FINALES result {obj.uuid} ({quantity}/{method})")
-    ctx = _Context(obj, mapped)
+    lookup = (lambda path: schemas.result_unit(quantity, method, path)) if schemas is not None else None
+    ctx = _Context(obj, mapped, lookup, formulations)
     ctx.share_methods([method])
     data = body["data"]
     params = body["parameters"].get(method) if isinstance(body["parameters"].get(method), dict) else {}
@@ -416,20 +485,41 @@ def _run_info_sample(ctx: _Context, node: dict[str, Any], data: dict[str, Any], 
     return formulation
 
 
-def _values_block(ctx: _Context, node: dict[str, Any], block: Any, key: str, unit: str, where: str,
+def _values_block(ctx: _Context, node: dict[str, Any], block: Any, key: str, where: str,
                   quality: bool) -> None:
-    """``{values: [..], temperature?, meta}`` → outputs, a temperature parameter, quality."""
+    """``{values: [..], unit?, temperature?, meta}`` → outputs (unit resolved, see
+    :meth:`_Context.unit_of_values`), a temperature parameter, quality."""
     if not isinstance(block, dict):
         return
+    name = where.rsplit(".", 1)[-1]
     values = block.get("values")
-    if isinstance(values, (int, float)) and not isinstance(values, bool):
+    if isinstance(values, (int, float, str)) and not isinstance(values, bool):
         values = [values]
-    if isinstance(values, list):
+    if isinstance(values, list) and values:
+        unit, unit_source = ctx.unit_of_values(block, (name, "values"), key, where)
+        undetermined = False
         for index, value in enumerate(values):
-            q = ctx.quantity(key, value, unit, ["MeasuredProperty"], f"{where}.values[{index}]",
+            value_unit, value_source, number = unit, unit_source, value
+            if isinstance(value, str):  # "0.55 mS/cm": a value that carries its own unit
+                try:
+                    number, given = split_quantity(value, field=f"{where}.values[{index}]")
+                except MetadataError:
+                    ctx.mapped.warnings.append(f"{where}.values[{index}]: {value!r} is not a number with a unit")
+                    undetermined = True
+                    continue
+                value_unit = ctx.checked_unit(given, key, f"{where}.values[{index}]")
+                value_source = f"result {where}.values[{index}]"
+            if value_unit is None:
+                undetermined = True
+                continue
+            q = ctx.quantity(key, number, value_unit, ["MeasuredProperty"], f"{where}.values[{index}]",
                              role=f"value {index + 1} of {len(values)}" if len(values) > 1 else None)
             if q:
+                q["unitSource"] = value_source
                 node.setdefault("hasOutput", []).append(q)
+        if undetermined:  # kept as given, and said so: never stored as if in the canonical unit
+            node.setdefault("unitUndetermined", []).append(f"{where}.values")
+            node[FIELD + _field_name(f"{name}.values")] = json_literal(values)
     temperature = ctx.quantity("ThermodynamicTemperature", block.get("temperature"), "kelvin",
                                ["MeasurementParameter", "ConventionalProperty"], f"{where}.temperature",
                                role=None if quality else where.rsplit(".", 1)[-1])
@@ -442,17 +532,16 @@ def _values_block(ctx: _Context, node: dict[str, Any], block: Any, key: str, uni
         meta_node: dict[str, Any] = {"@id": f"{node['@id']}#meta-{where.rsplit('.', 1)[-1]}", "@type": "FinalesMeta"}
         ctx.meta(meta_node, block.get("meta"))
         node.setdefault("hasMeta", []).append(meta_node)
-    ctx.extras(node, {f"{where.rsplit('.', 1)[-1]}.{k}": v for k, v in block.items()
-                      if k not in ("values", "temperature", "meta")}, set())
+    ctx.extras(node, {f"{name}.{k}": v for k, v in block.items()
+                      if k not in ("values", "temperature", "meta", "unit", "units")}, set())
 
 
 def _map_conductivity(ctx: _Context, node: dict[str, Any], data: dict[str, Any], params: dict[str, Any],
                       quantity: str) -> None:
     _run_info_sample(ctx, node, data, params)
-    _values_block(ctx, node, data.get("conductivity"), "IonicConductivity", "siemens/meter", "data.conductivity",
+    _values_block(ctx, node, data.get("conductivity"), "IonicConductivity", "data.conductivity",
                   quality=quantity == "conductivity")
-    _values_block(ctx, node, data.get("density"), "Density", "gram/centimeter**3", "data.density",
-                  quality=quantity == "density")
+    _values_block(ctx, node, data.get("density"), "Density", "data.density", quality=quantity == "density")
     if isinstance(data.get("viscosity"), dict):
         # The registered schema declares viscosity in g/cm³ (a schema bug): kept as given, not converted.
         ctx.mapped.warnings.append("data.viscosity kept as given: its declared unit (g/cm³) is not a viscosity unit")
@@ -652,6 +741,16 @@ MAPPERS: dict[str, Callable[[FinalesObject], Mapped]] = {
 }
 
 
-def map_object(obj: FinalesObject) -> Mapped:
-    """The JSON-LD nodes (first = the object's own node) of one FINALES object."""
+def map_object(obj: FinalesObject, schemas: SchemaRegistry | None = None,
+               formulations: FormulationCache | None = None) -> Mapped:
+    """The JSON-LD nodes (first = the object's own node) of one FINALES object.
+
+    ``schemas`` (a :class:`~battkg.mappers.finales.schemas.SchemaRegistry`) gives a result's
+    value units when the result itself does not state them; ``formulations`` is a parse
+    cache an importer keeps for the objects of one import.
+    """
+    if obj.kind == "result":
+        return map_result(obj, schemas, formulations)
+    if obj.kind == "request":
+        return map_request(obj, formulations)
     return MAPPERS[obj.kind](obj)

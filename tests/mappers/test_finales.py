@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from battkg.errors import FormatError
+from battkg.errors import FormatError, ShapeViolation
 from battkg.mappers.finales.importer import import_paths
 from battkg.mappers.finales.mapping import as_bool, as_rating
 from battkg.mappers.finales.sync import SyncError, sync
@@ -66,8 +66,9 @@ def test_broker_dumps_import_and_valid_results_match_the_optimiser_rule(repo, tm
 
 def test_a_changed_status_becomes_an_event_not_an_overwrite(repo, tmp_path: Path) -> None:
     results = json.loads((API / "results_for_requests.json").read_text())
-    import_paths(repo, [API / "results_for_requests.json"], raise_errors=True)
+    import_paths(repo, [API / "capabilities.json", API / "results_for_requests.json"], raise_errors=True)
     target = "f015c9c9-1c0f-4cdf-8bc1-dc1cca7e6b95"
+    assert target in set(frame(repo, "valid-results", {"quantity": "conductivity"})["uuid"])
     changed = copy.deepcopy(results)
     entry = next(r for r in changed if r["uuid"] == target)
     entry["status"], entry["ctime"] = "deleted", "2026-11-23T08:00:00"
@@ -139,13 +140,54 @@ def test_malformed_files_name_file_and_json_path_and_store_nothing(repo, tmp_pat
     assert len(report.errors) == 1 and _graph_count(repo) == before
 
 
+def test_a_shape_violation_names_its_record_and_json_path_and_the_file_stores_nothing(
+        repo, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records of a file are SHACL-checked together, but a violation still names its own record."""
+    from battkg.mappers.finales import importer
+
+    results = json.loads((API / "results_for_requests.json").read_text())
+    target = results[2]["uuid"]
+    original = importer._Importer._record_nodes
+
+    def with_a_mapping_bug(self, obj, iri, *args):  # type: ignore[no-untyped-def]
+        nodes = original(self, obj, iri, *args)
+        if obj.uuid == target:
+            del nodes[0]["schemaChecked"]  # nodes[0] is the record node
+        return nodes
+
+    import_paths(repo, [API / "capabilities.json"], raise_errors=True)  # their schemas give the value units
+    monkeypatch.setattr(importer._Importer, "_record_nodes", with_a_mapping_bug)
+    before = _graph_count(repo)
+    with pytest.raises(ShapeViolation) as error:
+        import_paths(repo, [API / "results_for_requests.json"], raise_errors=True)
+    assert [v.property for v in error.value.violations] == ["schemaChecked"]
+    assert f"(result {target} at $[2].result)" in error.value.violations[0].record
+    assert str(API / "results_for_requests.json") in str(error.value)
+    assert _graph_count(repo) == before
+    # The refused file's shared nodes (formulations) were not written, so the next import writes them.
+    monkeypatch.undo()
+    import_paths(repo, [API / "results_for_requests.json"], raise_errors=True)
+    valid = frame(repo, "valid-results", {"quantity": "conductivity"})
+    assert len(valid) == 2 and valid["salt_molality"].notna().all()
+
+
 def test_cq7_and_cq5_join_experiment_and_simulation_on_one_formulation(repo) -> None:
     import_paths(repo, [API], raise_errors=True)
+    results = json.loads((API / "results_for_requests.json").read_text())
+    valid = f2opt_valid(results, "conductivity", 3)
     cq7 = frame(repo, "cq7-conductivity-vs-molality")
     kinds = set(cq7[cq7["lipf6_molality"].round(3) == 0.142]["kind"])
     assert {"experiment", "simulation"} <= kinds
     assert (cq7["rating"].dropna() >= 3).all()
+    # Every row is a valid result's own record: a request record must not pick up its result's
+    # values through prov:wasInformedBy (that is how the deleted, rating-2 result's 0.55/0.57 S/m
+    # once showed up as method "finales"/"two_electrode" without rating).
+    objects = dict(run(repo, "SELECT ?r ?o WHERE { ?r finales:finalesObject ?o }").values())
+    shown = {objects[record] for record in cq7["record"]}
+    assert shown == {f"https://w3id.org/battkg/id/finales/result/{u}" for u in valid}
+    assert not {0.55, 0.57} & set(cq7["conductivity"].round(2))
     cq5 = frame(repo, "cq5-experiments-and-models")
+    assert set(cq5["source"]) == shown and cq5["lipf6_molality"].notna().all()
     md = cq5[cq5["method"] == "molecular_dynamics"]
     assert len(md) == 1 and md.iloc[0]["requested_by"] == "9a1f3c4e-0c1d-4b6e-9f2a-5d7e8b9c0a11"
 
