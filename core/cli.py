@@ -102,6 +102,10 @@ def ingest(
     column_map: Optional[list[str]] = typer.Option(
         None, help="Cycling generic CSV: ARRAY=COLUMN (repeatable; time, voltage, current required), "
                    "e.g. --column-map time='Test Time (s)'."),
+    reader_option: Optional[list[str]] = typer.Option(
+        None, help="A reader setting the file cannot give, NAME=VALUE (repeatable): test_id=2 (Arbin .res/.h5), "
+                   "channel=Channel_1-005 (Arbin .xlsx), time_unit=min (Maccor), units.current=mA, current_sign=-1, "
+                   "cycle_base=0, delimiter=';' (generic CSV). Unknown names are refused."),
     cell_constant: Optional[str] = typer.Option(
         None, help="EIS: conductivity-cell constant with its unit, e.g. '4.72 1/cm' or '472 1/m'."),
     resistance_method: Optional[str] = typer.Option(
@@ -163,6 +167,14 @@ def ingest(
             raise typer.Exit(2)
         reader_options["columns"] = dict(c.split("=", 1) for c in column_map)
         format_id = format_id or "cycling.generic.csv"  # a column map means the generic reader
+    if reader_option:
+        from battkg.readers import parse_reader_options
+
+        try:
+            reader_options.update(parse_reader_options(technique, reader_option))
+        except BattkgError as exc:
+            err.print(f"[bold red]error:[/] {escape(str(exc))}")
+            raise typer.Exit(2)
     if experiment:
         reader_options["experiment"] = experiment
     if store_positions:

@@ -124,6 +124,25 @@ class ParsedFile:
 
 
 @dataclass(frozen=True)
+class ReaderOption:
+    """A setting a reader takes when the file cannot say it (``--reader-option NAME=VALUE`` on the CLI).
+
+    ``name`` ending in ``.*`` takes a family of keys (``units.current=mA`` → ``{"units": {"current": "mA"}}``).
+    """
+
+    name: str
+    kind: type  # int or str: the CLI converts the text it is given
+    help: str
+
+    def matches(self, key: str) -> bool:
+        """Whether ``key`` (e.g. ``units.current``) is this option."""
+        if self.name.endswith(".*"):
+            prefix = self.name[:-1]
+            return key.startswith(prefix) and len(key) > len(prefix)
+        return key == self.name
+
+
+@dataclass(frozen=True)
 class ReaderInfo:
     """Declarative description of a reader, used for detection and listing."""
 
@@ -136,6 +155,7 @@ class ReaderInfo:
     sniff: Callable[[bytes], bool] | None = None
     priority: int = 50  # lower wins when several readers claim a file
     media_type: str | None = None  # IANA media type of the raw file (else guessed from the suffix)
+    options: tuple[ReaderOption, ...] = ()  # settings a user may give (see ReaderOption)
 
 
 @dataclass(frozen=True)
@@ -159,6 +179,39 @@ def readers_for(technique: str) -> list[Reader]:
         if isinstance(info, ReaderInfo):
             found.append(Reader(info, module))
     return sorted(found, key=lambda r: (r.info.priority, r.info.id))
+
+
+def parse_reader_options(technique: str, items: list[str]) -> dict[str, Any]:
+    """``NAME=VALUE`` texts → reader options, checked against what the technique's readers declare.
+
+    An unknown name (a typo) or a value of the wrong kind raises MetadataError naming the option and
+    the known ones; ``units.current=mA`` becomes ``{"units": {"current": "mA"}}``.
+    """
+    from battkg.errors import MetadataError
+
+    declared = [(option, reader.info.id) for reader in readers_for(technique) for option in reader.info.options]
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key, text = key.strip(), text.strip()
+        if not sep or not key or not text:
+            raise MetadataError("reader option", f"{item!r}: expected NAME=VALUE")
+        found = next((option for option, _ in declared if option.matches(key)), None)
+        if found is None:
+            known = "; ".join(f"{o.name} ({reader}: {o.help})" for o, reader in declared) or "none"
+            raise MetadataError("reader option", f"unknown reader option {key!r} for {technique}; known: {known}")
+        value: Any = text
+        if found.kind is int:
+            try:
+                value = int(text)
+            except ValueError:
+                raise MetadataError("reader option", f"{key}={text!r}: must be a whole number") from None
+        if found.name.endswith(".*"):
+            family, _, member = key.partition(".")
+            options.setdefault(family, {})[member] = value
+        else:
+            options[key] = value
+    return options
 
 
 def detect_reader(technique: str, path: Path, format_id: str | None = None) -> Reader:

@@ -43,7 +43,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.readers import ParsedFile, ReaderInfo
+from battkg.readers import ParsedFile, ReaderInfo, ReaderOption
 
 READER = ReaderInfo(
     id="cycling.arbin.res",
@@ -53,6 +53,7 @@ READER = ReaderInfo(
     magic=(b"\x00\x01\x00\x00Standard Jet DB",),
     priority=20,
     media_type="application/x-msaccess",
+    options=(ReaderOption("test_id", int, "Test_ID of the test to read when the file holds several"),),
 )
 
 _DATA_TABLE = "Channel_Normal_Table"

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.readers import ParsedFile, ReaderInfo
+from battkg.readers import ParsedFile, ReaderInfo, ReaderOption
 
 READER = ReaderInfo(
     id="cycling.arbin.sql_h5",
@@ -61,6 +61,7 @@ READER = ReaderInfo(
     magic=(b"\x89HDF\r\n\x1a\n",),
     priority=30,
     media_type="application/x-hdf5",
+    options=(ReaderOption("test_id", int, "Test_ID of the test to read when the file holds several"),),
 )
 
 _TICKS_PER_SECOND = 10_000_000  # Arbin SQL Date_Time: 100 ns ticks since 1970-01-01

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.readers import ParsedFile, ReaderInfo
+from battkg.readers import ParsedFile, ReaderInfo, ReaderOption
 
 READER = ReaderInfo(
     id="cycling.arbin.xlsx",
@@ -49,6 +49,7 @@ READER = ReaderInfo(
     magic=(b"PK\x03\x04",),
     priority=40,
     media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    options=(ReaderOption("channel", str, "data sheet of the channel to read, e.g. Channel_1-005"),),
 )
 
 # "Channel_1-006" and its continuation sheets "Channel_1-006_1", "_2", ...; other "Channel..." sheets stand alone.

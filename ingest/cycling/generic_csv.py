@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.readers import ParsedFile, ReaderInfo
+from battkg.readers import ParsedFile, ReaderInfo, ReaderOption
 
 READER = ReaderInfo(
     id="cycling.generic.csv",
@@ -40,6 +40,12 @@ READER = ReaderInfo(
     suffixes=(".csv", ".tsv", ".txt"),
     description="cycler CSV/TSV with a user-given column mapping (columns={...}, units={...})",
     priority=95,  # the fallback: vendor formats with content detection win
+    options=(
+        ReaderOption("units.*", str, "the file's unit of an array, e.g. units.current=mA (pint)"),
+        ReaderOption("current_sign", int, "-1 when the cycler counts discharge current as positive"),
+        ReaderOption("cycle_base", int, "0 when the cycle counter starts at 0"),
+        ReaderOption("delimiter", str, "field separator when the sniffer guesses wrong"),
+    ),
 )
 
 TARGET_UNITS = {"time": "s", "voltage": "V", "current": "A", "charge_capacity": "A*h",

@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 
 from battkg.errors import FormatError
-from battkg.readers import ParsedFile, ReaderInfo
+from battkg.readers import ParsedFile, ReaderInfo, ReaderOption
 
 _HEADER_START = b"Rec\tCycle P\tCycle C\tStep\t"
 
@@ -69,6 +69,7 @@ READER = ReaderInfo(
     sniff=_sniff,
     priority=20,
     media_type="text/tab-separated-values",
+    options=(ReaderOption("time_unit", str, "unit of TestTime (s, min, h) when DPT Time cannot tell"),),
 )
 
 _COLUMNS: dict[str, tuple[str, ...]] = {

@@ -21,6 +21,7 @@ from battkg.errors import FormatError, MetadataError, ShapeViolation
 from battkg.ingest.pipeline import IngestResult, ingest_file, user_metadata
 from battkg.ingest.technique import UserMetadata
 from battkg.ontology import vocabulary
+from battkg.record import record_iri
 from battkg.store import Repository, open_repository
 from tests.conftest import SAMPLES, manifest_entries, requires_shared_samples, sample_path
 from tests.helpers import snapshot
@@ -346,6 +347,35 @@ def test_generic_csv_with_column_map_through_cli_and_bad_cell_is_reported(tmp_pa
     before = sorted(p.name for p in (store_dir / "blobs").rglob("*") if p.is_file())
     bad = runner.invoke(app, [*mapped, "--meta", str(bad_meta), "--sample", "C-2"])
     assert bad.exit_code == 1 and "formulation[1]" in bad.output and "SMILES" in bad.output
+    assert sorted(p.name for p in (store_dir / "blobs").rglob("*") if p.is_file()) == before
+
+
+def test_reader_options_from_the_cli_convert_units_and_sign_and_refuse_unknown_names(tmp_path: Path) -> None:
+    """--reader-option reaches the reader (mA -> A, discharge-positive -> charge-positive); a typo or a
+    non-number is refused before anything is read, naming the option and the ones that exist."""
+    from battkg.cli import app
+
+    csv = tmp_path / "run_mA.csv"
+    csv.write_text("time_s,voltage_V,current_mA,cycle\n" + "\n".join(
+        f"{i * 10},{3.5 + 0.001 * i},{-20 if i < 5 else 30},1" for i in range(10)) + "\n")
+    runner = CliRunner()
+    store_dir = tmp_path / "store"
+    args = ["ingest", "cycling", str(csv), "--sample", "C-1", "--store", str(store_dir), "--formation-cycles", "0",
+            "--column-map", "time=time_s", "--column-map", "voltage=voltage_V", "--column-map", "current=current_mA",
+            "--column-map", "cycle_index=cycle"]
+    ok = runner.invoke(app, [*args, "--reader-option", "units.current=mA", "--reader-option", "current_sign=-1"])
+    assert ok.exit_code == 0, ok.output
+    record_id = ok.stdout.strip().splitlines()[-1]
+    with open_repository(store_dir) as repo:
+        result = IngestResult(record_id, record_iri(record_id), True, csv, "cycling.generic.csv", 0, [], {})
+        current = _arrays(repo, result)[("timeseries", "current")]
+    assert current.tolist() == pytest.approx([0.02] * 5 + [-0.03] * 5)
+    before = sorted(p.name for p in (store_dir / "blobs").rglob("*") if p.is_file())
+    typo = runner.invoke(app, [*args, "--sample", "C-2", "--reader-option", "curent_sign=-1"])
+    assert typo.exit_code == 2 and "unknown reader option 'curent_sign'" in typo.stderr
+    assert "current_sign" in typo.stderr and "test_id" in typo.stderr
+    not_a_number = runner.invoke(app, [*args, "--sample", "C-2", "--reader-option", "test_id=two"])
+    assert not_a_number.exit_code == 2 and "test_id='two': must be a whole number" in not_a_number.stderr
     assert sorted(p.name for p in (store_dir / "blobs").rglob("*") if p.is_file()) == before
 
 
