@@ -26,6 +26,8 @@ from battkg.store import Repository
 
 router = APIRouter(tags=["ingest"])
 FORM_FIELDS = ("sample", "material", "operator", "instrument", "access", "success", "rating", "title", "revises")
+# Fields that steer the reader rather than describe the record (as the CLI's --format, --column-map, --reader-option).
+READER_FIELDS = ("format", "column_map", "reader_option")
 
 
 def _undo(repo: Repository, record_iris: list[str]) -> None:
@@ -61,7 +63,10 @@ async def _save(upload: UploadFile, folder: Path, limit: int, used: int) -> tupl
 async def ingest_upload(technique: str, request: Request, state: StateDep, caller: CallerDep) -> JSONResponse:
     """Multipart: one or more ``file`` parts, metadata as form fields (sample, material, operator, instrument,
     access, rating, success, title, technique quantities such as XRD ``wavelength``) or a JSON ``metadata`` part.
+    Reader settings as on the CLI: ``format`` (reader id), ``column_map`` (ARRAY=COLUMN, repeatable; implies the
+    generic cycling CSV reader) and ``reader_option`` (NAME=VALUE, repeatable).
     """
+    from battkg.readers import parse_reader_options
     from battkg.ingest.pipeline import SIDECAR_SUFFIXES, ingest_file, user_metadata
     from battkg.ingest.technique import technique as technique_of
 
@@ -84,12 +89,27 @@ async def ingest_upload(technique: str, request: Request, state: StateDep, calle
             overrides.update(json.loads(form["metadata"]))  # type: ignore[arg-type]
         except json.JSONDecodeError as exc:
             raise HTTPException(422, f"metadata part is not valid JSON: {exc}") from None
-    known = set(FORM_FIELDS) | set(tech.user_quantities)
+    known = set(FORM_FIELDS) | set(tech.user_quantities) | set(READER_FIELDS)
+    reader_texts: dict[str, list[str]] = {name: [] for name in READER_FIELDS}
     for key, value in form.multi_items():
         if isinstance(value, str) and key != "metadata":
             if key not in known:
                 raise HTTPException(422, f"unknown form field {key!r}; known: {', '.join(sorted(known))}")
-            overrides[key] = value
+            if key in reader_texts:
+                reader_texts[key].append(value)
+            else:
+                overrides[key] = value
+    try:
+        reader_options = parse_reader_options(technique, reader_texts["reader_option"])
+    except BattkgError as exc:
+        raise HTTPException(422, str(exc)) from None
+    format_id = reader_texts["format"][-1] if reader_texts["format"] else None
+    if reader_texts["column_map"]:
+        malformed = [c for c in reader_texts["column_map"] if "=" not in c]
+        if malformed:
+            raise HTTPException(422, f"column_map {malformed[0]!r}: expected ARRAY=COLUMN")
+        reader_options["columns"] = dict(c.split("=", 1) for c in reader_texts["column_map"])
+        format_id = format_id or "cycling.generic.csv"
     if isinstance(overrides.get("success"), str):
         overrides["success"] = overrides["success"].lower() in ("1", "true", "yes")
     uploads = [v for k, v in form.multi_items() if k == "file" and isinstance(v, UploadFile)]
@@ -113,7 +133,8 @@ async def ingest_upload(technique: str, request: Request, state: StateDep, calle
                     continue  # read by user_metadata next to its data file
                 try:
                     user = user_metadata(technique, path, overrides)
-                    result = ingest_file(state.repo, technique, path, user)
+                    result = ingest_file(state.repo, technique, path, user, format_id=format_id,
+                                         reader_options=reader_options or None)
                 except BattkgError as exc:
                     errors.append({"file": path.name, "error": str(exc).replace(str(folder) + "/", "")})
                     continue

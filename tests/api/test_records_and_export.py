@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pyoxigraph as ox
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -128,6 +129,28 @@ def test_upload_is_all_or_nothing(client: TestClient, world: World, tmp_path: Pa
     response = client.post("/ingest/xrd", files=traversal, data={"sample": "S", "wavelength": "1.5406"}, headers=writer)
     assert response.status_code == 201 and response.json()["records"][0]["file"] == "evil.xy"
     assert not (world.repo.blobs.root.parent / "evil.xy").exists()
+
+
+def test_upload_takes_reader_settings_like_the_cli(client: TestClient, world: World) -> None:
+    """column_map / reader_option form fields reach the generic CSV reader (mA, discharge-positive);
+    an unknown option or form field is a 422 and stores nothing."""
+    writer = auth(world.tokens["writer"])
+    csv = "t,U,I_mA,cyc\n" + "\n".join(f"{i * 10},{3.5 + 0.001 * i},{-20 if i < 5 else 30},1" for i in range(10))
+    fields = {"sample": "C-API", "column_map": ["time=t", "voltage=U", "current=I_mA", "cycle_index=cyc"],
+              "reader_option": ["units.current=mA", "current_sign=-1"]}
+    ok = client.post("/ingest/cycling", files=[("file", ("run.csv", csv.encode(), "text/csv"))], data=fields,
+                     headers=writer)
+    assert ok.status_code == 201, ok.text
+    (record,) = ok.json()["records"]
+    current = client.get(f"/records/{record['record']}/arrays/current", headers={"accept": "text/csv"})
+    assert current.status_code == 200, current.text
+    header, *values = current.text.splitlines()
+    assert header == "timeseries.current [Ampere]" and [float(v) for v in values] == pytest.approx([0.02] * 5 + [-0.03] * 5)
+    before = snapshot(world.repo)
+    typo = client.post("/ingest/cycling", files=[("file", ("run2.csv", csv.encode(), "text/csv"))],
+                       data={**fields, "reader_option": ["curent_sign=-1"]}, headers=writer)
+    assert typo.status_code == 422 and "unknown reader option 'curent_sign'" in typo.text
+    assert snapshot(world.repo) == before
 
 
 def _offline_ro_crate_context(monkeypatch) -> None:  # type: ignore[no-untyped-def]
