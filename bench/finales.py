@@ -112,6 +112,7 @@ def main() -> None:
         (root / "in" / "capabilities.json").write_text(json.dumps(capabilities))
         (root / "in" / "requests.json").write_text(json.dumps(requests))
         (root / "in" / "results_for_requests.json").write_text(json.dumps(results))
+        del requests, results  # the import reads the files: keep the generator's copy out of its peak RSS
         repo = open_repository(root / "store")
         t = time.perf_counter()
         report = import_paths(repo, [root / "in"], raise_errors=True)

@@ -30,11 +30,14 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pyoxigraph as ox
 
 from battkg.ontology import DATA, ONTOLOGY_GRAPH
+
+if TYPE_CHECKING:
+    from battkg.store import GraphBatch
 
 log = logging.getLogger(__name__)
 ACCESS_LEVEL = "https://w3id.org/battkg/vocab#accessLevel"
@@ -139,6 +142,32 @@ class AccessViews:
             return
         self._done()
 
+    def put_batch(self, batch: GraphBatch, *, bulk: bool) -> None:
+        """After the main store wrote the new graphs of ``batch``: load each view's share of its N-Quads.
+
+        ``bulk`` uses Oxigraph's bulk loader (not transactional: a failure leaves the journal,
+        marks the views broken and the replay on the next open rewrites these graphs from the
+        main store, as for :meth:`put`).
+        """
+        try:
+            for name, store in self.stores.items():
+                stale = [g for g in batch.names if store.contains_named_graph(ox.NamedNode(g))]
+                if stale:  # left over from an earlier failure: the main store's version wins
+                    store.update(" ;\n".join(f"DROP SILENT GRAPH <{g}>" for g in stale))
+                parts = batch.data(name)
+                if not parts:
+                    continue
+                if bulk:
+                    store.bulk_extend(ox.parse(ReadableParts(parts), format=ox.RdfFormat.N_QUADS))
+                else:
+                    store.extend(ox.parse(ReadableParts(parts), format=ox.RdfFormat.N_QUADS))
+        except (OSError, RuntimeError, SyntaxError) as exc:
+            self.broken = f"{type(exc).__name__}: {exc}"
+            log.warning("access views out of step (queries fall back to graph lists until reopen): %s",
+                        self.broken)
+            return
+        self._done()
+
     def _mirror(self, graphs: dict[str, list[ox.Quad]]) -> None:
         for name, store in self.stores.items():
             keep: list[ox.Quad] = []
@@ -190,6 +219,27 @@ class AccessViews:
         """Release the RocksDB locks of the on-disk views."""
         self.flush()
         self.stores = {}
+
+
+class ReadableParts:
+    """A read()-able stream over byte strings (the bulk loader reads it without joining them)."""
+
+    def __init__(self, parts: list[bytes]) -> None:
+        self._parts = parts
+        self._index = 0
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        while self._index < len(self._parts):
+            part = self._parts[self._index]
+            if self._offset < len(part):
+                end = len(part) if size is None or size < 0 else min(len(part), self._offset + size)
+                chunk = part[self._offset:end]
+                self._offset = end
+                return chunk
+            self._index += 1
+            self._offset = 0
+        return b""
 
 
 def open_view(root: Path, name: str) -> ox.Store:

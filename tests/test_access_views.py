@@ -180,3 +180,109 @@ def test_waiting_for_a_busy_worker_counts_against_the_time_limit(tmp_path: Path)
     finally:
         runner.close()
         repo.close()
+
+
+def _new_records(count: int, level: str = "public", start: int = 0) -> dict[str, list[ox.Quad]]:
+    """``count`` small record graphs of one access level, with blank nodes like real records."""
+    graphs = {}
+    for index in range(start, start + count):
+        iri = f"{RECORD_BASE}bulk-{index:05d}"
+        node, value = ox.NamedNode(iri), ox.BlankNode()
+        graphs[iri] = [
+            ox.Quad(node, ox.NamedNode(ACCESS_LEVEL), ox.Literal(level), node),
+            ox.Quad(node, ox.NamedNode("https://w3id.org/battkg/vocab#title"), ox.Literal(f"record {index}"), node),
+            ox.Quad(node, ox.NamedNode("https://w3id.org/battkg/vocab#hasQuantity"), value, node),
+            ox.Quad(value, ox.NamedNode("https://w3id.org/battkg/vocab#hasNumberValue"), ox.Literal(str(index * 0.5)),
+                    node),
+        ]
+    return graphs
+
+
+class _FailingBulkStore:
+    """The native store, except that ``bulk_extend`` writes half of what it is given and then fails."""
+
+    def __init__(self, native: ox.Store) -> None:
+        self._native = native
+
+    def bulk_extend(self, quads) -> None:  # type: ignore[no-untyped-def]
+        quads = list(quads)
+        self._native.bulk_extend(quads[: len(quads) // 2])
+        raise OSError("disk full (simulated)")
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self._native, name)
+
+
+@pytest.mark.parametrize("where", ["memory", "disk"])
+def test_a_failed_bulk_write_leaves_store_and_views_unchanged(where: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from battkg.errors import StoreError
+    from battkg.store import GraphBatch
+
+    monkeypatch.setattr(OxigraphStore, "BULK_QUADS", 100)  # 60 graphs x 4 quads take the bulk path
+    repo = memory_repository(tmp_path / "blobs") if where == "memory" else open_repository(tmp_path / "store")
+    try:
+        _ingest_levels(repo, tmp_path)
+        store = repo.graphs
+        assert isinstance(store, OxigraphStore)
+        before = {str(q) for q in store.native}
+        views_before = {view: {str(q) for q in store._view_store(view)} for view in VIEWS}
+        batch = GraphBatch()
+        batch.add(_new_records(30, "public"))
+        batch.add(_new_records(30, "restricted", start=30))
+        native = store._store
+        store._store = _FailingBulkStore(native)  # type: ignore[assignment]
+        with pytest.raises(StoreError, match="disk full"):
+            store.put_graphs(batch)
+        store._store = native
+        assert {str(q) for q in store.native} == before  # the half written was removed again
+        assert {view: {str(q) for q in store._view_store(view)} for view in VIEWS} == views_before
+        _assert_views_follow(repo)
+        assert not (tmp_path / "store" / "graph.bulk-pending").exists()
+
+        # The same batch then goes in whole, and each view gets exactly its share.
+        store.put_graphs(batch)
+        _assert_views_follow(repo)
+        assert len({str(q) for q in store.native} - before) == 60 * 4
+        public = {q.graph_name.value for q in store._view_store("public")}
+        assert f"{RECORD_BASE}bulk-00000" in public and f"{RECORD_BASE}bulk-00030" not in public
+        assert f"{RECORD_BASE}bulk-00030" in {q.graph_name.value for q in store._view_store("internal")}
+    finally:
+        repo.close()
+
+
+def test_a_bulk_write_interrupted_by_a_crash_is_rolled_back_on_open(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from battkg.errors import StoreError
+
+    monkeypatch.setattr(OxigraphStore, "BULK_QUADS", 100)
+    location = tmp_path / "store"
+    repo = open_repository(location)
+    _ingest_levels(repo, tmp_path)
+    store = repo.graphs
+    assert isinstance(store, OxigraphStore)
+    before = {str(q) for q in store.native}
+    native = store._store
+    store._store = _FailingBulkStore(native)  # type: ignore[assignment]
+
+    def crash(names: list[str]) -> None:  # the process dies before it can remove the half written
+        raise OSError("killed")
+
+    monkeypatch.setattr(store, "_drop_graphs", crash)
+    with pytest.raises(StoreError, match="next opened") as failure:
+        store.put_graphs(_new_records(40))
+    del failure  # its traceback holds the store open
+    store._store = native
+    del native
+    assert len({str(q) for q in store.native} - before) > 0  # half of the batch is on disk
+    assert (location / "graph.bulk-pending").exists()
+    repo.close()
+
+    reopened = open_repository(location)
+    try:
+        assert {str(q) for q in reopened.graphs.native} == before  # type: ignore[attr-defined]
+        _assert_views_follow(reopened)
+        assert not (location / "graph.bulk-pending").exists()
+        assert not (location / "views" / "pending").exists()
+    finally:
+        reopened.close()

@@ -39,6 +39,7 @@ from battkg.blobs import BlobTransaction, sha256_file
 from battkg.errors import BattkgError, FormatError, ShapeViolation
 from battkg.ontology import DATA, context, vocabulary
 from battkg.record import RECORD_NAMESPACE, _iso, record_iri
+from battkg.store import GraphBatch
 from battkg.validation import validate_graph
 
 from battkg.mappers.finales.load import KINDS, FinalesObject, LoadedFile, collect, load_file
@@ -121,6 +122,7 @@ def import_paths(repo: Any, paths: Iterable[Path], *, source: str | None = None,
                 raise
             report.errors.append(str(exc))
         report.files += 1
+        item.objects = []  # a broker dump's parsed JSON is not kept until the last file is done
     return report
 
 
@@ -196,10 +198,11 @@ class _Importer:
                 arrays_ref = sha256_file(staged)
             self.report.add_time("build", time.perf_counter() - t)
             where = {iri: f"{obj.kind} {obj.uuid} at {obj.json_path}" for obj, iri, _, _ in new}
-            by_graph: dict[str, list[ox.Quad]] = {}
+            batch = GraphBatch()
             for start in range(0, len(new), VALIDATION_CHUNK):
                 # Build, parse and SHACL-check a chunk of records at a time: a 10 000-record file's
-                # JSON-LD is never held at once, only its quads until the one commit below.
+                # JSON-LD, quads and rdflib graphs are never held at once, only its N-Quads bytes
+                # until the one write below (a quarter of the memory of pyoxigraph Quad objects).
                 t = time.perf_counter()
                 graphs = []
                 for obj, iri, mapped, info in new[start:start + VALIDATION_CHUNK]:
@@ -218,21 +221,26 @@ class _Importer:
                 self.report.add_time("build", time.perf_counter() - t)
                 t = time.perf_counter()
                 self._validate(chunk, where, loaded)
-                by_graph.update(chunk)
                 self.report.add_time("shacl", time.perf_counter() - t)
+                t = time.perf_counter()
+                batch.add(chunk)
+                del chunk
+                self.report.add_time("build", time.perf_counter() - t)
             t = time.perf_counter()
             if new:
                 blobs.put_file(loaded.path, expected=raw_ref.sha256)
             if staged is not None:
                 blobs.adopt(staged, arrays_ref)
-            if by_graph:
-                self.repo.graphs.put_graphs(by_graph)
+            if batch.names:
+                self.repo.graphs.put_graphs(batch)
             if updates:
                 try:
                     self.repo.graphs.update(" ;\n".join(updates))
                 except BaseException:
-                    for name in by_graph:  # keep the file all-or-nothing
-                        self.repo.graphs.update(f"DROP SILENT GRAPH <{name}>")
+                    names = batch.names  # keep the file all-or-nothing
+                    for begin in range(0, len(names), 1000):
+                        self.repo.graphs.update(" ;\n".join(f"DROP SILENT GRAPH <{name}>"
+                                                             for name in names[begin:begin + 1000]))
                     raise
             self.report.add_time("commit", time.perf_counter() - t)
         except BaseException:

@@ -255,3 +255,30 @@ def test_sync_reports_an_unreachable_broker(repo) -> None:
         port = sock.getsockname()[1]
     with pytest.raises(SyncError, match="cannot reach the broker"):
         sync(repo, f"http://127.0.0.1:{port}", "t", retries=1, backoff=0.01, timeout=2)
+
+
+def test_a_file_written_through_the_bulk_path_is_still_all_or_nothing(repo, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Large files take the store's non-transactional bulk path; a failure there stores nothing."""
+    from battkg.errors import StoreError
+    from battkg.store import OxigraphStore
+    from tests.test_access_views import _FailingBulkStore, _assert_views_follow
+
+    monkeypatch.setattr(OxigraphStore, "BULK_QUADS", 1)  # every file of the reference dump goes the bulk way
+    store = repo.graphs
+    before = {str(q) for q in store.native}
+    native = store._store
+    store._store = _FailingBulkStore(native)
+    with pytest.raises(StoreError, match="disk full"):
+        import_paths(repo, [API], raise_errors=True)
+    store._store = native
+    assert {str(q) for q in store.native} == before
+    _assert_views_follow(repo)
+
+    report = import_paths(repo, [API], raise_errors=True)
+    assert report.errors == [] and report.created > 40
+    _assert_views_follow(repo)
+    results = json.loads((API / "results_for_requests.json").read_text())
+    assert set(frame(repo, "valid-results", {"quantity": "conductivity"})["uuid"]) == f2opt_valid(
+        results, "conductivity", 3)
+    again = import_paths(repo, [API], raise_errors=True)
+    assert again.created == 0 and again.status_changes == 0
