@@ -3,10 +3,21 @@
     python bench/ingest_cycling.py [--cycles 1000] [--points-per-cycle 1000] [--repeats 3]
 
 Generates a galvanostatic cycling run (``cycles × points-per-cycle`` rows, ≈10^6 by default) as an
-EC-Lab text export (``.mpt``) and as a CSV.  Baseline: ``pandas.read_csv`` of the columns battkg maps
-(time, voltage, current, cycle) + ``h5py`` write of them.  battkg: ``ingest_file`` (checksum, parse,
-checks, per-cycle summary, HDF5, record, SHACL, blob + graph commit).  Two settings, each step in
-its own child process so the peak memory (``ru_maxrss``) belongs to that step alone:
+EC-Lab text export (``.mpt``) and as a CSV.  Baseline: ``pandas.read_csv`` of exactly the file
+columns battkg's stored arrays come from + ``h5py`` write of them (no checks, no record):
+
+* ``.mpt``: the 6 columns ``time/s``, ``Ewe/V``, ``<I>/mA``, ``Q charge/discharge/mA.h``, ``half cycle``,
+  ``Ns`` — battkg's 8 arrays are time, voltage, current (from ``<I>/mA``), charge and discharge capacity
+  (both from the signed ``Q charge/discharge/mA.h``), cycle index and half cycle (both from ``half
+  cycle``; ``cycle number`` is not used when ``half cycle`` is present) and step index (``Ns``), see
+  ``to_parsed`` in ``ingest/cycling/_biologic.py`` (module ``battkg.ingest.cycling._biologic``);
+* CSV: the 4 mapped columns (``CSV_COLUMNS``: time, voltage, current, cycle), which are all its columns.
+
+Otherwise the baseline is as before: pandas' defaults (its C parser may use both cores, as battkg's
+.mpt parser does since 2026-12-03) and h5py's defaults (contiguous, uncompressed; battkg writes
+lzf-compressed chunks).  battkg: ``ingest_file`` (checksum, parse,
+checks, per-cycle summary, HDF5, record, SHACL, blob + graph commit).  Two settings, each step in its
+own child process so the peak memory (``ru_maxrss``) belongs to that step alone:
 
 * cold: a fresh interpreter per step, imports included (what ``battkg ingest`` on the command line
   pays; the baseline pays for importing pandas and h5py);
@@ -39,7 +50,8 @@ import numpy as np
 # child starts with neither pandas, h5py nor battkg loaded.
 RESULTS = Path(__file__).resolve().parent / "results" / "ingest_cycling.txt"
 CSV_COLUMNS = {"time": "time_s", "voltage": "voltage_V", "current": "current_A", "cycle_index": "cycle"}
-MPT_COLUMNS = ["time/s", "Ewe/V", "<I>/mA", "cycle number"]
+# The .mpt columns battkg's stored arrays come from (ingest/cycling/_biologic.py ``to_parsed``).
+MPT_COLUMNS = ["time/s", "Ewe/V", "<I>/mA", "Q charge/discharge/mA.h", "half cycle", "Ns"]
 
 
 def generate(cycles: int, per_cycle: int) -> dict[str, np.ndarray]:
@@ -83,14 +95,15 @@ def write_files(data: dict[str, np.ndarray], folder: Path, stem: str = "gcpl_lon
 
 
 def _baseline(path: str, out: str) -> None:
-    """pandas.read_csv of the columns battkg maps + h5py write of them (no checks, no record)."""
+    """pandas.read_csv of the file columns battkg's arrays come from + h5py write of them (no checks,
+    no record)."""
     import h5py
     import pandas as pd
 
     if path.endswith(".mpt"):
         frame = pd.read_csv(path, sep="\t", skiprows=2, usecols=MPT_COLUMNS, encoding="latin-1")
     else:
-        frame = pd.read_csv(path)
+        frame = pd.read_csv(path, usecols=list(CSV_COLUMNS.values()))
     with h5py.File(out, "w") as h5:
         for name in frame.columns:
             h5.create_dataset(name.replace("/", "_"), data=frame[name].to_numpy())
@@ -207,7 +220,9 @@ def main() -> None:
     lines = [f"=== ingest_cycling {time.strftime('%Y-%m-%d %H:%M')} — {machine}",
              f"{_load()} at start (uptime; the 2 cores are shared with other benchmarks and test runs)",
              (f"generated GCPL run: {args.cycles} cycles × {args.points_per_cycle} points = "
-              f"{args.cycles * args.points_per_cycle} rows; min of {args.repeats} alternating runs per figure")]
+              f"{args.cycles * args.points_per_cycle} rows; min of {args.repeats} alternating runs per figure"),
+             (f"baseline reads and writes the file columns battkg's stored arrays come from: .mpt "
+              f"{MPT_COLUMNS} (→ battkg's 8 arrays), .csv {list(CSV_COLUMNS.values())} (the mapped ones)")]
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         mpt, csv = write_files(generate(args.cycles, args.points_per_cycle), folder)
@@ -247,7 +262,8 @@ def main() -> None:
     history = _history(previous)
     RESULTS.parent.mkdir(exist_ok=True)
     note = ("history (earlier runs: speed battkg / baseline, peak RSS; runs before 2026-11-25 11:46 timed the "
-            "battkg child after battkg and h5py were already imported, once, not min of 3):")
+            "battkg child after battkg and h5py were already imported, once, not min of 3; runs before 2026-12-03 "
+            "had a .mpt baseline reading only 4 columns — time/s, Ewe/V, <I>/mA, cycle number):")
     RESULTS.write_text("\n".join([*lines, "", note, *history]) + "\n")
     print("\n".join(lines))
 

@@ -750,17 +750,6 @@ def _eclab_file(path: Path, header_lines: list[str], labels: list[str], values: 
     return result
 
 
-def _one_parser_thread(pd: Any) -> Any:
-    """A context with pandas' CSV reader on one thread (the option exists from pandas 3.1 on)."""
-    import contextlib
-
-    try:
-        pd.get_option("mode.max_threads")
-    except pd.errors.OptionError:
-        return contextlib.nullcontext()
-    return pd.option_context("mode.max_threads", 1)
-
-
 def _parse_body_bulk(path: Path, n_header: int, ncols: int, decimal_comma: bool) -> list[np.ndarray] | None:
     """The data rows as columns, parsed by pandas' C parser straight from the file, or None when
     any row is irregular (the line-by-line parser then names it).
@@ -774,12 +763,11 @@ def _parse_body_bulk(path: Path, n_header: int, ncols: int, decimal_comma: bool)
     import pandas as pd
 
     try:
-        # One thread: pandas' threaded reader mmaps the file and holds every chunk before joining
-        # them (+80 MiB peak at 10^6 rows) and gains nothing on a busy 2-core machine.
-        with _one_parser_thread(pd):
-            frame = pd.read_csv(path, sep="\t", header=None, skiprows=n_header, engine="c",
-                                decimal="," if decimal_comma else ".", skip_blank_lines=False,
-                                quoting=csv.QUOTE_NONE, encoding_errors="replace")
+        # pandas' default (threaded from 3.1 on): 0.43 s instead of 0.79 s for 10^6 rows on a free
+        # 2-core machine, at +80 MiB peak while the chunks are joined; no gain when the cores are busy.
+        frame = pd.read_csv(path, sep="\t", header=None, skiprows=n_header, engine="c",
+                            decimal="," if decimal_comma else ".", skip_blank_lines=False,
+                            quoting=csv.QUOTE_NONE, encoding_errors="replace")
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
     if frame.shape[1] == ncols + 1 and frame.iloc[:, -1].isna().all():
