@@ -14,7 +14,7 @@ import numpy as np
 
 from battkg.ingest.pipeline import ingest_file
 from battkg.ingest.technique import UserMetadata
-from battkg.store import open_repository
+from battkg.store import OxigraphStore, Repository, open_repository
 
 
 def machine() -> str:
@@ -33,13 +33,21 @@ def baseline(paths: list[Path], out: Path, names: tuple[str, str], comments: str
     return time.perf_counter() - start
 
 
-def timed_ingest(jobs: list[tuple[str, Path, UserMetadata]], store: Path) -> tuple[float, dict[str, list[float]]]:
+def timed_ingest(jobs: list[tuple[str, Path, UserMetadata]], store: Path, *,
+                 access_views: bool = True) -> tuple[float, dict[str, list[float]]]:
     """Seconds to ingest every (technique, path, metadata) job, and each record's stage timings.
 
     The first job is ingested once more, untimed, under another sample name to warm the caches
-    (ontology, shapes, context), as a long-running service would have them.
+    (ontology, shapes, context), as a long-running service would have them.  ``access_views=False``
+    opens the store without its per-access-level read replicas, to measure what they cost a write.
     """
-    repo = open_repository(store)
+    if access_views:
+        repo = open_repository(store)
+    else:
+        from battkg.fsspec_blobs import open_blob_store
+
+        store.mkdir(parents=True, exist_ok=True)
+        repo = Repository(OxigraphStore(store / "graph", views_path=None), open_blob_store(store, store), str(store))
     technique, path, meta = jobs[0]
     ingest_file(repo, technique, path, UserMetadata(**{**meta.__dict__, "sample": "warm-up"}))
     stages: dict[str, list[float]] = {}
