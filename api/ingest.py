@@ -28,6 +28,9 @@ router = APIRouter(tags=["ingest"])
 FORM_FIELDS = ("sample", "material", "operator", "instrument", "access", "success", "rating", "title", "revises")
 # Fields that steer the reader rather than describe the record (as the CLI's --format, --column-map, --reader-option).
 READER_FIELDS = ("format", "column_map", "reader_option")
+# Fields naming another uploaded part that a reader needs beside the data file (an MD topology or
+# energy file, the technique's ``file_options``): that part is read with every data file, not ingested.
+COMPANION_FIELDS = ("topology", "energies")
 
 
 def _undo(repo: Repository, record_iris: list[str]) -> None:
@@ -64,7 +67,8 @@ async def ingest_upload(technique: str, request: Request, state: StateDep, calle
     """Multipart: one or more ``file`` parts, metadata as form fields (sample, material, operator, instrument,
     access, rating, success, title, technique quantities such as XRD ``wavelength``) or a JSON ``metadata`` part.
     Reader settings as on the CLI: ``format`` (reader id), ``column_map`` (ARRAY=COLUMN, repeatable; implies the
-    generic cycling CSV reader) and ``reader_option`` (NAME=VALUE, repeatable).
+    generic cycling CSV reader) and ``reader_option`` (NAME=VALUE, repeatable). For MD, ``topology`` /
+    ``energies`` name another uploaded part (e.g. ``conf.gro`` beside ``traj.xtc``).
     """
     from battkg.readers import parse_reader_options
     from battkg.ingest.pipeline import SIDECAR_SUFFIXES, ingest_file, user_metadata
@@ -89,8 +93,8 @@ async def ingest_upload(technique: str, request: Request, state: StateDep, calle
             overrides.update(json.loads(form["metadata"]))  # type: ignore[arg-type]
         except json.JSONDecodeError as exc:
             raise HTTPException(422, f"metadata part is not valid JSON: {exc}") from None
-    known = set(FORM_FIELDS) | set(tech.user_quantities) | set(READER_FIELDS)
-    reader_texts: dict[str, list[str]] = {name: [] for name in READER_FIELDS}
+    known = set(FORM_FIELDS) | set(tech.user_quantities) | set(READER_FIELDS) | set(tech.file_options)
+    reader_texts: dict[str, list[str]] = {name: [] for name in (*READER_FIELDS, *COMPANION_FIELDS)}
     for key, value in form.multi_items():
         if isinstance(value, str) and key != "metadata":
             if key not in known:
@@ -126,11 +130,20 @@ async def ingest_upload(technique: str, request: Request, state: StateDep, calle
         for upload in uploads:
             path, used = await _save(upload, folder, limit, used)
             paths.append(path)
+        companions: set[Path] = set()
+        for key in COMPANION_FIELDS:
+            if reader_texts[key]:
+                wanted = folder / _safe_name(reader_texts[key][-1])
+                if wanted not in paths:
+                    raise HTTPException(422, f"{key} {reader_texts[key][-1]!r} is not one of the uploaded files "
+                                        f"({', '.join(p.name for p in paths)})")
+                reader_options[key] = str(wanted)
+                companions.add(wanted)
 
         def ingest_all() -> None:
             for path in paths:
-                if path.name.endswith(SIDECAR_SUFFIXES):
-                    continue  # read by user_metadata next to its data file
+                if path.name.endswith(SIDECAR_SUFFIXES) or path in companions:
+                    continue  # read by user_metadata / the reader next to its data file
                 try:
                     user = user_metadata(technique, path, overrides)
                     result = ingest_file(state.repo, technique, path, user, format_id=format_id,

@@ -17,6 +17,7 @@ from battkg.cli import app as cli_app
 from battkg.demo import write_demo_files
 from battkg.record import record_iri
 from tests.api.conftest import World, auth
+from tests.conftest import SAMPLES, requires_shared_samples
 from tests.helpers import snapshot
 
 
@@ -150,6 +151,35 @@ def test_upload_takes_reader_settings_like_the_cli(client: TestClient, world: Wo
     typo = client.post("/ingest/cycling", files=[("file", ("run2.csv", csv.encode(), "text/csv"))],
                        data={**fields, "reader_option": ["curent_sign=-1"]}, headers=writer)
     assert typo.status_code == 422 and "unknown reader option 'curent_sign'" in typo.text
+    assert snapshot(world.repo) == before
+
+
+@requires_shared_samples
+def test_md_upload_names_its_topology_among_the_parts(client: TestClient, world: World, tmp_path: Path) -> None:
+    """A LAMMPS dump needs its data file: the ``topology`` field names that part, which is read with
+    the dump (the record is the one the CLI makes with --topology) and not ingested on its own;
+    naming a part that was not sent is a 422."""
+    from battkg.ingest.pipeline import ingest_file
+    from battkg.ingest.technique import UserMetadata
+    from battkg.store import open_repository
+
+    writer = auth(world.tokens["writer"])
+    dump, data = SAMPLES / "md/mdanalysis_albite_triclinic.dump", SAMPLES / "md/mdanalysis_albite_triclinic.data"
+    parts = [("file", (dump.name, dump.read_bytes(), "text/plain")), ("file", (data.name, data.read_bytes(), "text/plain"))]
+    ok = client.post("/ingest/md", files=parts, data={"sample": "ALB", "topology": data.name}, headers=writer)
+    assert ok.status_code == 201, ok.text
+    (record,) = ok.json()["records"]  # one record: the topology is not a record of its own
+    assert record["file"] == dump.name
+    with open_repository(tmp_path / "cli") as repo:  # the same inputs through the Python/CLI path
+        with_topology = ingest_file(repo, "md", dump, UserMetadata(sample="ALB"), reader_options={"topology": data})
+        alone = ingest_file(repo, "md", dump, UserMetadata(sample="ALB"))
+    assert record["record"] == with_topology.record_id != alone.record_id
+    before = snapshot(world.repo)
+    missing = client.post("/ingest/md", files=parts[:1], data={"sample": "ALB", "topology": "other.data"},
+                          headers=writer)
+    assert missing.status_code == 422 and "not one of the uploaded files" in missing.text
+    wrong_technique = client.post("/ingest/xrd", files=parts[1:], data={"topology": data.name}, headers=writer)
+    assert wrong_technique.status_code == 422 and "unknown form field 'topology'" in wrong_technique.text
     assert snapshot(world.repo) == before
 
 
