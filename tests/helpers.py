@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from battkg.ingest.pipeline import IngestResult, ingest_file
+from battkg.errors import FormatError
 from battkg.ingest.technique import UserMetadata
 from battkg.readers import ScalarQuantity
 from battkg.store import Repository
@@ -33,3 +37,17 @@ def ingest(repo: Repository, path: Path, meta: UserMetadata | None = None, techn
 def snapshot(repo: Repository) -> tuple[set[str], set[str], int]:
     """What must not change when an ingest fails: graphs, blobs and staging files."""
     return (set(repo.graphs.graph_names()), set(repo.blobs.keys()), len(list(repo.blobs.tmp_dir.iterdir())))
+
+
+def assert_refused(repo: Repository, technique: str, path: Path, *fragments: str,
+                   error: type[Exception] = FormatError, **reader_options: Any) -> Exception:
+    """Ingest ``path`` expecting ``error``: its message names the file and every fragment (the rule
+    broken), and the store is exactly as before (no graph, blob or staging file left)."""
+    before = snapshot(repo)
+    with pytest.raises(error) as info:
+        ingest_file(repo, technique, path, UserMetadata(sample="S-1"), reader_options=reader_options or None)
+    message = str(info.value)
+    for fragment in (str(path), *fragments):
+        assert fragment in message, (fragment, message)
+    assert snapshot(repo) == before
+    return info.value

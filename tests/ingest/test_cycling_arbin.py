@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from battkg.errors import FormatError
 from battkg.ingest.pipeline import ingest_file
 from battkg.ingest.technique import UserMetadata
 from battkg.readers import detect_reader
 from battkg.store import Repository, open_repository
 from tests.conftest import SAMPLES, manifest_entries, requires_shared_samples
-from tests.helpers import snapshot
+from tests.helpers import assert_refused
 
 RES = SAMPLES / "cycling/cellpy_20160805_test001_45_cc_01.res"
 SQL_H5 = SAMPLES / "cycling/cellpy_20200624_test001_cc_01.h5"
@@ -37,18 +36,6 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Repository]:
 def _oracle(path: Path) -> dict[str, Any]:
     (entry,) = [e.values[0] for e in manifest_entries("cycling") if e.values[0]["path"] == f"cycling/{path.name}"]
     return entry
-
-
-def _refused(store: Repository, path: Path, *fragments: str, **options: Any) -> FormatError:
-    before = snapshot(store)
-    with pytest.raises(FormatError) as info:
-        ingest_file(store, "cycling", path, UserMetadata(sample="S-1"), reader_options=options or None)
-    message = str(info.value)
-    assert str(path) in message
-    for fragment in fragments:
-        assert fragment in message
-    assert snapshot(store) == before
-    return info.value
 
 
 # ------------------------------------------------------------------------------------------ .res
@@ -91,12 +78,12 @@ def test_truncated_res_is_refused_naming_the_table(store: Repository, tmp_path: 
                                                    fragment: str) -> None:
     path = tmp_path / "cut.res"
     path.write_bytes(RES.read_bytes()[:size])
-    _refused(store, path, fragment, "cycling.arbin.res")
+    assert_refused(store, "cycling", path, fragment, "cycling.arbin.res")
 
 
 @requires_shared_samples
 def test_res_unknown_test_id_is_refused(store: Repository) -> None:
-    _refused(store, RES, "no rows with Test_ID 7", "Test_ID [1]", test_id=7)
+    assert_refused(store, "cycling", RES, "no rows with Test_ID 7", "Test_ID [1]", test_id=7)
 
 
 # ------------------------------------------------------------------------------------------ SQL HDF5
@@ -172,7 +159,7 @@ def _sql_h5(path: Path, channels: tuple[int, int]) -> Path:
 def test_sql_h5_tests_on_different_channels_are_refused_unless_one_is_chosen(store: Repository,
                                                                              tmp_path: Path) -> None:
     path = _sql_h5(tmp_path / "two.h5", channels=(2, 5))
-    _refused(store, path, "2 Arbin tests (Test_ID [1, 2])", "test_id=N", "field 'Test_ID'")
+    assert_refused(store, "cycling", path, "2 Arbin tests (Test_ID [1, 2])", "test_id=N", "field 'Test_ID'")
     parsed = detect_reader("cycling", path).read(path, test_id=2)
     assert parsed.blocks[0].array("voltage").values.tolist() == [3.01, 3.02, 3.03]
     joined = detect_reader("cycling", _sql_h5(tmp_path / "one.h5", channels=(2, 2))).read(tmp_path / "one.h5")
@@ -183,11 +170,11 @@ def test_sql_h5_damaged_or_foreign_is_refused(store: Repository, tmp_path: Path)
     path = _sql_h5(tmp_path / "run.h5", channels=(2, 2))
     cut = tmp_path / "cut.h5"
     cut.write_bytes(path.read_bytes()[:4000])
-    _refused(store, cut, "truncated file", "cycling.arbin.sql_h5")
+    assert_refused(store, "cycling", cut, "truncated file", "cycling.arbin.sql_h5")
     other = tmp_path / "other.h5"
     with pd.HDFStore(str(other), "w") as h5:
         h5.put("spectrum", pd.DataFrame({"x": [1.0]}), track_times=False)
-    _refused(store, other, "without /data_df", "['/spectrum']")
+    assert_refused(store, "cycling", other, "without /data_df", "['/spectrum']")
 
 
 # ------------------------------------------------------------------------------------------ .xlsx / .csv
@@ -278,26 +265,26 @@ def test_arbin_xlsx_bad_cell_names_sheet_row_and_column(store: Repository, tmp_p
     rows = _channel_rows(n_cycles=1)
     rows[6][7] = "OVL"  # an overload marker in Voltage(V), data row 7 = sheet row 8
     path = _workbook(tmp_path / "bad.xlsx", rows)
-    error = _refused(store, path, "sheet 'Channel_1-006'", "'OVL'", "line 8", "field 'Voltage(V)'")
+    error = assert_refused(store, "cycling", path, "sheet 'Channel_1-006'", "'OVL'", "line 8", "field 'Voltage(V)'")
     assert error.line == 8
 
 
 def test_arbin_xlsx_several_channels_need_a_choice(store: Repository, tmp_path: Path) -> None:
     path = _workbook(tmp_path / "two.xlsx", _channel_rows(n_cycles=1), sheets=("Channel_1-006", "Channel_1-007"))
-    _refused(store, path, "2 channels ['Channel_1-006', 'Channel_1-007']", "channel=")
+    assert_refused(store, "cycling", path, "2 channels ['Channel_1-006', 'Channel_1-007']", "channel=")
     parsed = detect_reader("cycling", path).read(path, channel="Channel_1-007")
     assert parsed.raw_metadata["data_sheets"] == ["Channel_1-007"]
-    _refused(store, path, "no data sheet 'Channel_9'", channel="Channel_9")
+    assert_refused(store, "cycling", path, "no data sheet 'Channel_9'", channel="Channel_9")
 
 
 def test_arbin_xlsx_truncated_or_without_data_sheet_is_refused(store: Repository, tmp_path: Path) -> None:
     path = _workbook(tmp_path / "run.xlsx", _channel_rows(n_cycles=1))
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(path.read_bytes()[:2000])
-    _refused(store, cut, "not a readable .xlsx workbook")
+    assert_refused(store, "cycling", cut, "not a readable .xlsx workbook")
     from openpyxl import Workbook
 
     book = Workbook()
     book.active.title = "Sheet1"
     book.save(tmp_path / "plain.xlsx")
-    _refused(store, tmp_path / "plain.xlsx", "no Arbin data sheet", "['Sheet1']")
+    assert_refused(store, "cycling", tmp_path / "plain.xlsx", "no Arbin data sheet", "['Sheet1']")

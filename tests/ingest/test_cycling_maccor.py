@@ -16,7 +16,7 @@ from battkg.ingest.technique import UserMetadata
 from battkg.readers import detect_reader
 from battkg.store import Repository, open_repository
 from tests.conftest import SAMPLES, requires_shared_samples
-from tests.helpers import snapshot
+from tests.helpers import assert_refused, snapshot
 
 SAMPLE = SAMPLES / "cycling/cellpy_maccor_002.txt"
 HEADER = ("Name:\tCELL-7.053\nChannel:\t53\nTester\tMaccor #4\nProcedure\tCC_TEST.000\n"
@@ -52,16 +52,6 @@ def _write(path: Path, rows: list[list[str]], columns: str = COLUMNS, header: st
     body = "".join("\t".join(r) + "\t\n" for r in rows)  # Maccor ends every row with a tab
     path.write_bytes((header + columns + "\n" + body).encode("latin-1"))
     return path
-
-
-def _refused(store: Repository, path: Path, *fragments: str) -> FormatError:
-    before = snapshot(store)
-    with pytest.raises(FormatError) as info:
-        ingest_file(store, "cycling", path, UserMetadata(sample="S-1"))
-    for fragment in (str(path), *fragments):
-        assert fragment in str(info.value)
-    assert snapshot(store) == before
-    return info.value
 
 
 @requires_shared_samples
@@ -103,24 +93,24 @@ def test_synthetic_export_through_ingest(store: Repository, tmp_path: Path) -> N
 def test_bad_value_is_reported_with_its_file_line(store: Repository, tmp_path: Path) -> None:
     rows = _rows()
     rows[4][9] = "#VALUE"  # data row 5; header 8 lines + column line + blank line → file line 15
-    error = _refused(store, _write(tmp_path / "bad.txt", rows), "'#VALUE'", "line 15", "field 'Voltage [V]'")
+    error = assert_refused(store, "cycling", _write(tmp_path / "bad.txt", rows), "'#VALUE'", "line 15", "field 'Voltage [V]'")
     assert error.line == 15
 
 
 def test_current_in_a_mode_without_known_sign_is_refused(store: Repository, tmp_path: Path) -> None:
     rows = _rows()
     rows[1][8], rows[1][10] = "0.00200000", "O"  # current during "O" (other): direction unknown
-    _refused(store, _write(tmp_path / "mode.txt", rows), "mode 'O'", "line 12", "field 'Md'")
+    assert_refused(store, "cycling", _write(tmp_path / "mode.txt", rows), "mode 'O'", "line 12", "field 'Md'")
 
 
 def test_time_unit_must_be_known(store: Repository, tmp_path: Path) -> None:
     rows = [r[:-1] for r in _rows()]
     path = _write(tmp_path / "nodpt.txt", rows, columns=COLUMNS.replace("\tDPT Time", ""))
-    _refused(store, path, "no 'DPT Time' column", "time_unit=")
+    assert_refused(store, "cycling", path, "no 'DPT Time' column", "time_unit=")
     parsed = detect_reader("cycling", path).read(path, time_unit="min")
     assert parsed.blocks[0].array("time").values[-1] == pytest.approx(14 * 60.0)
     odd = _write(tmp_path / "odd.txt", _rows(minutes_per_unit=7.0))
-    _refused(store, odd, "not s, min or h")
+    assert_refused(store, "cycling", odd, "not s, min or h")
 
 
 def test_missing_column_header_or_truncated_file_is_refused(store: Repository, tmp_path: Path) -> None:
@@ -134,4 +124,4 @@ def test_missing_column_header_or_truncated_file_is_refused(store: Repository, t
     assert snapshot(store) == before
     cut = tmp_path / "cut.txt"
     cut.write_bytes(good[: good.index(b"\n3\t0\t1") + 30])  # ends inside record 3
-    _refused(store, cut, "line 13")
+    assert_refused(store, "cycling", cut, "line 13")
