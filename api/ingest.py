@@ -28,9 +28,6 @@ router = APIRouter(tags=["ingest"])
 FORM_FIELDS = ("sample", "material", "operator", "instrument", "access", "success", "rating", "title", "revises")
 # Fields that steer the reader rather than describe the record (as the CLI's --format, --column-map, --reader-option).
 READER_FIELDS = ("format", "column_map", "reader_option")
-# Fields naming another uploaded part that a reader needs beside the data file (an MD topology or
-# energy file, the technique's ``file_options``): that part is read with every data file, not ingested.
-COMPANION_FIELDS = ("topology", "energies")
 
 
 def _undo(repo: Repository, record_iris: list[str]) -> None:
@@ -94,7 +91,9 @@ async def ingest_upload(technique: str, request: Request, state: StateDep, calle
         except json.JSONDecodeError as exc:
             raise HTTPException(422, f"metadata part is not valid JSON: {exc}") from None
     known = set(FORM_FIELDS) | set(tech.user_quantities) | set(READER_FIELDS) | set(tech.file_options)
-    reader_texts: dict[str, list[str]] = {name: [] for name in (*READER_FIELDS, *COMPANION_FIELDS)}
+    # A technique's ``file_options`` (MD topology, energies) name another uploaded part: that part is
+    # read with every data file, not ingested on its own.
+    reader_texts: dict[str, list[str]] = {name: [] for name in (*READER_FIELDS, *tech.file_options)}
     for key, value in form.multi_items():
         if isinstance(value, str) and key != "metadata":
             if key not in known:
@@ -131,7 +130,7 @@ async def ingest_upload(technique: str, request: Request, state: StateDep, calle
             path, used = await _save(upload, folder, limit, used)
             paths.append(path)
         companions: set[Path] = set()
-        for key in COMPANION_FIELDS:
+        for key in tech.file_options:
             if reader_texts[key]:
                 wanted = folder / _safe_name(reader_texts[key][-1])
                 if wanted not in paths:
