@@ -134,7 +134,7 @@ def record_page(repo: Repository, info: RecordInfo) -> str:
     parameters = "".join(_row(kind, f"{value} {unit}") for kind, value, unit in info.parameters)
     files = "".join(
         f"<tr><td>{escape(f.name)}</td><td>{escape(f.media_type)}</td><td>{f.size}</td><td><code>{f.sha256}</code></td></tr>"
-        for f in (info.raw, info.arrays_file) if f is not None)
+        for f in (info.raw, *info.companions.values(), info.arrays_file) if f is not None)
     arrays = "".join(
         f'<tr><td><a href="/records/{info.id}/arrays/{escape(a.name)}">{escape(a.name)}</a></td>'
         f"<td>{escape(a.quantity)}</td><td>{escape(a.unit)}</td><td>{escape(a.shape)}</td></tr>"

@@ -13,7 +13,8 @@ from pydantic import BaseModel, Field
 from battkg.api.deps import AppState, CallerDep, StateDep
 from battkg.api.sparql import answer_query
 from battkg.errors import RecordNotFound
-from battkg.export import EXPORT_FORMATS, ArrayInfo, RecordInfo, export_record, invenio_record, record_info, write_ro_crate
+from battkg.export import (EXPORT_FORMATS, ArrayInfo, FileInfo, RecordInfo, export_record, invenio_record, record_info,
+                           write_ro_crate)
 from battkg.record import STATUSES, mark_status, record_iri
 from battkg.store import Repository
 
@@ -209,13 +210,27 @@ def get_raw(record_id: str, state: StateDep, caller: CallerDep) -> Response:
     info = visible_info(state, caller, record_id)
     if info.raw is None:
         raise HTTPException(404, f"record {info.id} has no raw file")
+    return _file_response(state, info.raw)
+
+
+@router.get("/records/{record_id}/files/{role}", summary="A further file of the record (MD topology, energies)")
+def get_companion_file(record_id: str, role: str, state: StateDep, caller: CallerDep) -> Response:
+    """A file read with the raw file and kept beside it (``topology``, ``energies``), checksum verified."""
+    info = visible_info(state, caller, record_id)
+    if role not in info.companions:
+        known = ", ".join(sorted(info.companions)) or "none"
+        raise HTTPException(404, f"record {info.id} has no {role!r} file (it has: {known})")
+    return _file_response(state, info.companions[role])
+
+
+def _file_response(state: AppState, file: FileInfo) -> Response:
     from battkg.export import _safe_name
 
-    body = state.repo.blobs.open_verified(info.raw.sha256)
-    filename = _safe_name(info.raw.name).replace('"', "")
-    return Response(body, media_type=info.raw.media_type,
+    body = state.repo.blobs.open_verified(file.sha256)
+    filename = _safe_name(file.name).replace('"', "")
+    return Response(body, media_type=file.media_type,
                     headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                             "Digest": f"sha-256={info.raw.sha256}"})
+                             "Digest": f"sha-256={file.sha256}"})
 
 
 class StatusChange(BaseModel):

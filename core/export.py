@@ -122,6 +122,7 @@ class RecordInfo:
     parameters: list[tuple[str, str, str]] = field(default_factory=list)  # (quantity, value, unit)
     raw: FileInfo | None = None
     arrays_file: FileInfo | None = None
+    companions: dict[str, FileInfo] = field(default_factory=dict)  # file role (topology, energies) -> file
     arrays: list[ArrayInfo] = field(default_factory=list)
     status_events: list[tuple[str, str, str]] = field(default_factory=list)  # (time, status, reason)
     revision_of: str | None = None
@@ -165,9 +166,10 @@ SELECT DISTINCT ?kind ?label WHERE {
 } ORDER BY ?kind ?label"""
 
 _FILES = """
-SELECT ?d ?sha ?size ?media ?name ?hasArrays WHERE {
+SELECT ?d ?sha ?size ?media ?name ?role ?hasArrays WHERE {
   GRAPH ?g { ?g dcat:distribution ?d . ?d battkg:sha256 ?sha ; dcat:byteSize ?size ; dcat:mediaType ?media
-             OPTIONAL { ?d rdfs:label ?name } BIND(EXISTS { ?d battkg:hasArray ?x } AS ?hasArrays) }
+             OPTIONAL { ?d rdfs:label ?name } OPTIONAL { ?d battkg:fileRole ?role }
+             BIND(EXISTS { ?d battkg:hasArray ?x } AS ?hasArrays) }
 }"""
 
 _ARRAYS = """
@@ -238,6 +240,8 @@ def record_info(repo: Repository, record: str) -> RecordInfo:
                         int(file_row["size"].value), file_row["media"].value)  # type: ignore[union-attr]
         if file_row["hasArrays"].value == "true":  # type: ignore[union-attr]
             info.arrays_file = file
+        elif file_row["role"] is not None:
+            info.companions[file_row["role"].value] = file
         else:
             info.raw = file
     for a in _q(repo, _ARRAYS, iri):
@@ -303,6 +307,15 @@ def ro_crate_metadata(repo: Repository, records: Iterable[str], *, name: str | N
             files[raw_path] = ("blob", info.raw.sha256)
             graph.append(_file_entity(raw_path, info.raw, f"original instrument file of {info.title}"))
             parts.append({"@id": raw_path})
+        taken = {files_key for files_key in files if files_key.startswith(folder)}
+        for role, companion in sorted(info.companions.items()):
+            companion_path = folder + _safe_name(companion.name)
+            if companion_path in taken:  # a topology named like the trajectory: keep both
+                companion_path = f"{folder}{role}-{_safe_name(companion.name)}"
+            files[companion_path] = ("blob", companion.sha256)
+            graph.append(_file_entity(companion_path, companion, f"{role} file of {info.title}"))
+            parts.append({"@id": companion_path})
+            taken.add(companion_path)
         if info.arrays_file is not None:
             h5_path = f"{folder}{info.id}.h5"
             files[h5_path] = ("blob", info.arrays_file.sha256)
@@ -401,11 +414,15 @@ def invenio_record(repo: Repository, record: str, *, affiliation_ror: str | None
         description.append(f"Instrument: {info.instrument}.")
     description.append(f"Exported from battkg {__version__}, record {info.iri}.")
     files = {}
-    for file in (info.raw, info.arrays_file):
-        if file is not None:
-            key = _safe_name(file.name) if file is info.raw else f"{info.id}.h5"
-            files[key] = {"key": key, "size": file.size, "mimetype": file.media_type,
-                          "checksum": f"sha256:{file.sha256}"}
+    named = [(_safe_name(info.raw.name), info.raw)] if info.raw is not None else []
+    for role, companion in sorted(info.companions.items()):
+        key = _safe_name(companion.name)
+        named.append((f"{role}-{key}" if key in dict(named) else key, companion))
+    if info.arrays_file is not None:
+        named.append((f"{info.id}.h5", info.arrays_file))
+    for key, file in named:
+        files[key] = {"key": key, "size": file.size, "mimetype": file.media_type,
+                      "checksum": f"sha256:{file.sha256}"}
     rights_id = LICENSE_NAMES.get(license_url, (None, None))[1]
     return {
         "access": {"record": "public" if info.access == "public" else "restricted",

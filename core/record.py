@@ -91,6 +91,17 @@ def operator_node(value: str) -> dict[str, Any]:
     return {"@id": f"{DATA}person/{slug(value)}", "@type": ["Operator", "Person", "Agent"], "label": value.strip()}
 
 
+@dataclass(frozen=True)
+class CompanionFile:
+    """A further file of the same run, kept as a blob beside the raw file (an MD topology, an energy file)."""
+
+    role: str  # the reader option that named it: "topology", "energies"
+    ref: BlobRef
+    name: str  # original file name
+    media_type: str
+    relation: str  # "input": the process used it; "output": the process generated it
+
+
 @dataclass
 class RecordInputs:
     """Everything that goes into one record besides the arrays themselves."""
@@ -133,6 +144,7 @@ class RecordInputs:
     analyses: list[Any] = field(default_factory=list)  # battkg.ingest.technique.Analysis
     sample_extra: dict[str, Any] = field(default_factory=dict)  # e.g. hasFormulation
     extra_nodes: list[dict[str, Any]] = field(default_factory=list)  # formulation, cell, ... nodes
+    companion_files: list[CompanionFile] = field(default_factory=list)
 
 
 def _iso(moment: datetime) -> str:
@@ -267,6 +279,27 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
     }
     distributions = [raw_id]
     nodes.append(raw)
+    companion_ids = []
+    for companion in inputs.companion_files:
+        companion_id = f"{DATA}blob/{companion.ref.sha256}"
+        node = {
+            "@id": companion_id,
+            "@type": ["Distribution", "Entity"],
+            "label": companion.name,
+            "originalFileName": companion.name,
+            "sha256": companion.ref.sha256,
+            "byteSize": companion.ref.size,
+            "mediaType": companion.media_type,
+            "fileRole": companion.role,
+        }
+        if companion.relation == "output":
+            node["wasGeneratedBy"] = activity_id
+        else:
+            activity["used"] = [*_as_list(activity["used"]), companion_id]
+        nodes.append(node)
+        companion_ids.append(companion_id)
+    distributions.extend(companion_ids)
+    arrays_id: str | None = None
     if inputs.arrays_blob is not None:
         arrays_id = f"{DATA}blob/{inputs.arrays_blob.sha256}"
         array_nodes = []
@@ -309,7 +342,7 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
             "label": analysis.label,
             "analysisMethod": analysis.method,
             "wasInformedBy": activity_id,
-            "used": distributions[-1],
+            "used": arrays_id or raw_id,
         }
         if analysis.software:
             software_node_id = f"{DATA}software/{slug(analysis.software)}/{analysis.software_version}"
@@ -335,7 +368,7 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
     nodes.append({
         "@id": ingest_id,
         "@type": ["IngestActivity", "Activity"],
-        "used": raw_id,
+        "used": [raw_id, *companion_ids] if companion_ids else raw_id,
         "wasAssociatedWith": software_id,
         "startedAtTime": _iso(inputs.created),
         "ingestOptions": inputs.options,
@@ -366,6 +399,10 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
         record["ingestWarning"] = list(inputs.warnings)
     nodes.insert(0, record)
     return {"@context": context(), "@graph": nodes}
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
 
 
 def _jsonable(value: Any) -> Any:

@@ -25,7 +25,7 @@ from battkg.arrays import ArrayDescription, write_blocks
 from battkg.blobs import BlobRef, BlobTransaction, sha256_file
 from battkg.errors import FormatError, MetadataError
 from battkg.readers import ParsedFile, ScalarQuantity, detect_reader
-from battkg.record import RecordInputs, build_record, compute_record_id, jsonld_to_quads, record_iri
+from battkg.record import CompanionFile, RecordInputs, build_record, compute_record_id, jsonld_to_quads, record_iri
 from battkg.store import Repository
 from battkg.validation import validate_graph
 
@@ -98,8 +98,9 @@ def ingest_file(
         raise FormatError(path, "no such file")
     tech = technique(technique_key)
     raw_ref = sha256_file(path)
+    companions = companion_files(tech, reader_options or {})
     options = {"user": user.identity_options(), "format": format_id,
-               "reader": _identity_reader_options(tech, reader_options or {})}
+               "reader": _identity_reader_options(reader_options or {}, companions)}
     record_id = compute_record_id(technique_key, raw_ref.sha256, options)
     iri = record_iri(record_id)
     if repo.graphs.has_graph(iri):
@@ -129,9 +130,12 @@ def ingest_file(
             format_id=reader.info.id, arrays_blob=arrays_ref, arrays=arrays,
             started=start if isinstance(start, datetime) else None, ended=end if isinstance(end, datetime) else None,
             options=options, raw_metadata=parsed.raw_metadata, now=now)
+        inputs.companion_files = [companion for companion, _ in companions.values()]
 
         def add_blobs() -> None:
             blobs.put_file(path, expected=raw_ref.sha256)
+            for companion, companion_path in companions.values():
+                blobs.put_file(companion_path, expected=companion.ref.sha256)
             blobs.adopt(staged, arrays_ref)
 
         n_triples = validate_and_commit(repo, inputs, iri, source=str(path), add_blobs=add_blobs, timings=timings)
@@ -143,19 +147,30 @@ def ingest_file(
     return IngestResult(record_id, iri, True, path, reader.info.id, n_triples, warnings, timings)
 
 
-def _identity_reader_options(tech: Technique, reader_options: dict[str, Any]) -> dict[str, Any]:
-    """Reader options as they decide the record id: a further input file (``tech.file_options``) by checksum.
+def companion_files(tech: Technique, reader_options: dict[str, Any]) -> dict[str, tuple[CompanionFile, Path]]:
+    """The further files the reader options name (``tech.file_options``: an MD topology, an energy file),
+    checksummed now: the record names them and keeps each as a blob; option -> (description, path)."""
+    found: dict[str, tuple[CompanionFile, Path]] = {}
+    for key, relation in tech.file_options.items():
+        if reader_options.get(key) is None:
+            continue
+        given = Path(reader_options[key])
+        if not given.is_file():
+            raise FormatError(given, "no such file", field=key)
+        media_type = mimetypes.guess_type(given.name)[0] or "application/octet-stream"
+        found[key] = (CompanionFile(key, sha256_file(given), given.name, media_type, relation), given)
+    return found
+
+
+def _identity_reader_options(reader_options: dict[str, Any],
+                             companions: dict[str, tuple[CompanionFile, Path]]) -> dict[str, Any]:
+    """Reader options as they decide the record id: a further file (``tech.file_options``) by checksum.
 
     The path of a topology says where it was, not what it is: the same trajectory and topology ingested
     from another directory is the same record, and an edited topology is another one."""
     out = dict(reader_options)
-    for key in tech.file_options:
-        if out.get(key) is None:
-            continue
-        given = Path(out[key])
-        if not given.is_file():
-            raise FormatError(given, "no such file", field=key)
-        out[key] = {"sha256": sha256_file(given).sha256}
+    for key, (companion, _) in companions.items():
+        out[key] = {"sha256": companion.ref.sha256}
     return out
 
 

@@ -166,9 +166,11 @@ class Technique:
     user_quantities: dict[str, tuple[str, str, str | None]] = {}
     # Metadata fields that are words, not quantities: field -> allowed values (lower case), None = free text.
     user_fields: dict[str, tuple[str, ...] | None] = {}
-    # Reader options that name a further input file (an MD topology): the record's identity uses the
-    # file's checksum, not its path, so the same inputs from another directory give the same record.
-    file_options: tuple[str, ...] = ()
+    # Reader options that name a further file of the same run (an MD topology, an energy file) -> how the
+    # process relates to it: "input" (the simulation used it) or "output" (the simulation wrote it).
+    # Such a file is kept as a blob of its own and named in the record; the record's identity uses its
+    # checksum, not its path, so the same inputs from another directory give the same record.
+    file_options: dict[str, str] = {}
 
     def check(self, parsed: ParsedFile, user: UserMetadata, path: Path) -> None:
         """Raise MetadataError/FormatError when the combination cannot make a valid record."""

@@ -139,7 +139,8 @@ class MdTechnique(Technique):
     activity_types = ("MolecularDynamicsSimulation",)
     process_types = ("PhysicsBasedSimulation", "Simulation")
     sample_key = "hasSimulatedObject"
-    file_options = ("topology", "energies")  # identified by checksum in the record id
+    # The topology is an input of the simulation; the .edr energy file is written by it.
+    file_options = {"topology": "input", "energies": "output"}
     parameter_key = "hasInput"
     parameter_kinds = ("ConventionalProperty",)
     observables = ("IonicConductivity", "DiffusionCoefficient")

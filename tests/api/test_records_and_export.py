@@ -174,6 +174,12 @@ def test_md_upload_names_its_topology_among_the_parts(client: TestClient, world:
         with_topology = ingest_file(repo, "md", dump, UserMetadata(sample="ALB"), reader_options={"topology": data})
         alone = ingest_file(repo, "md", dump, UserMetadata(sample="ALB"))
     assert record["record"] == with_topology.record_id != alone.record_id
+    # the topology is kept with the record, under the name it was uploaded with
+    kept = client.get(f"/records/{record['record']}/files/topology", headers=writer)
+    assert kept.status_code == 200 and kept.content == data.read_bytes()
+    assert data.name in kept.headers["content-disposition"]
+    no_energies = client.get(f"/records/{record['record']}/files/energies", headers=writer)
+    assert no_energies.status_code == 404 and "has no 'energies' file (it has: topology)" in no_energies.text
     before = snapshot(world.repo)
     missing = client.post("/ingest/md", files=parts[:1], data={"sample": "ALB", "topology": "other.data"},
                           headers=writer)

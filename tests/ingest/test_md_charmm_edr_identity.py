@@ -311,6 +311,107 @@ def test_record_identity_uses_the_topology_checksum_not_its_path(store: Reposito
     assert options and str(first) not in options[0]["o"].value and "sha256" in options[0]["o"].value
 
 
+# ------------------------------------------------------------------------ files kept with the record
+
+PROV = "http://www.w3.org/ns/prov#"
+
+
+def _files(repo: Repository, iri: str) -> dict[str, dict[str, str]]:
+    """The record's further files: role -> name, checksum, and which activities use or generated them."""
+    rows = repo.graphs.query(f"""SELECT ?role ?name ?sha ?usedBy ?generatedBy WHERE {{ GRAPH <{iri}> {{
+        <{iri}> dcat:distribution ?d . ?d battkg:fileRole ?role ; battkg:originalFileName ?name ; battkg:sha256 ?sha .
+        OPTIONAL {{ ?used prov:used ?d ; a ?usedBy . FILTER(?usedBy IN (battkg:IngestActivity, prov:Activity)
+                    && !(?usedBy = prov:Activity && EXISTS {{ ?used a battkg:IngestActivity }})) }}
+        OPTIONAL {{ ?d prov:wasGeneratedBy ?generatedBy }} }} }}""", graphs=None)
+    out: dict[str, dict[str, str]] = {}
+    for row in rows:
+        entry = out.setdefault(row["role"].value, {"name": row["name"].value, "sha256": row["sha"].value,
+                                                    "used_by": "", "generated_by": ""})
+        if row["usedBy"] is not None:
+            kind = "ingest" if row["usedBy"].value.endswith("IngestActivity") else "simulation"
+            entry["used_by"] = ",".join(sorted({*filter(None, entry["used_by"].split(",")), kind}))
+        if row["generatedBy"] is not None:
+            entry["generated_by"] = row["generatedBy"].value
+    return out
+
+
+def test_topology_and_energies_are_kept_as_blobs_of_the_record(store: Repository, tmp_path: Path) -> None:
+    """Both further files are stored byte for byte and named in the record: the topology as an input
+    the simulation used, the energy file as something the simulation generated; the ingest used both."""
+    import hashlib
+
+    psf = write_psf(tmp_path / "system.psf", ELECTROLYTE)
+    write_dcd(tmp_path / "traj.dcd", 48)
+    result = ingest_file(store, "md", tmp_path / "traj.dcd", UserMetadata(sample="LiPF6 box"),
+                         reader_options={"topology": str(psf)})
+    files = _files(store, result.record_iri)
+    assert set(files) == {"topology"}
+    topology = files["topology"]
+    assert topology["name"] == "system.psf" and topology["sha256"] == hashlib.sha256(psf.read_bytes()).hexdigest()
+    assert topology["used_by"] == "ingest,simulation" and topology["generated_by"] == ""
+    assert store.blobs.open_verified(topology["sha256"]) == psf.read_bytes()
+
+    edr, _ = _edr("cat_small")
+    (tmp_path / "conf.gro").write_text(GRO)
+    with_energies = ingest_file(store, "md", tmp_path / "conf.gro", UserMetadata(sample="s"),
+                                reader_options={"energies": str(edr)})
+    energies = _files(store, with_energies.record_iri)["energies"]
+    assert energies["name"] == edr.name and energies["used_by"] == "ingest"
+    activity = next(iter(store.graphs.query(f"""SELECT ?a WHERE {{ GRAPH <{with_energies.record_iri}> {{
+        <{with_energies.record_iri}> battkg:describes ?a }} }}""", graphs=None)))["a"].value
+    assert energies["generated_by"] == activity
+    assert store.blobs.open_verified(energies["sha256"]) == edr.read_bytes()
+
+
+def test_kept_files_survive_gc_and_travel_in_the_ro_crate(tmp_path: Path) -> None:
+    import zipfile
+
+    from battkg.cli import app
+    from battkg.export import write_ro_crate
+
+    psf = write_psf(tmp_path / "system.psf", ELECTROLYTE)
+    write_dcd(tmp_path / "traj.dcd", 48)
+    store_dir = tmp_path / "store"
+    ingested = CliRunner().invoke(app, ["ingest", "md", str(tmp_path / "traj.dcd"), "--topology", str(psf),
+                                        "--sample", "s", "--store", str(store_dir)])
+    assert ingested.exit_code == 0, ingested.output
+    gc = CliRunner().invoke(app, ["gc", "--store", str(store_dir)])
+    assert gc.exit_code == 0, gc.output
+    with open_repository(store_dir) as repo:
+        (iri,) = [g for g in repo.graphs.graph_names() if "/record/" in g]
+        sha = _files(repo, iri)["topology"]["sha256"]
+        assert repo.blobs.exists(sha)  # still referenced: gc kept it
+        write_ro_crate(repo, [iri], tmp_path / "crate.zip")
+    with zipfile.ZipFile(tmp_path / "crate.zip") as crate:
+        (member,) = [name for name in crate.namelist() if name.endswith("/system.psf")]
+        assert crate.read(member) == psf.read_bytes()
+        metadata = crate.read("ro-crate-metadata.json").decode()
+        assert f'"sha256": "{sha}"' in metadata and "topology file of" in metadata
+
+
+def test_a_topology_changed_during_the_ingest_is_refused_and_nothing_stored(
+        store: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The record names the topology by the checksum taken before reading; if the file is different when
+    it is copied into the store, the ingest stops and leaves no graph and no blob behind."""
+    import battkg.ingest.pipeline as pipeline
+    from battkg.errors import StoreError
+
+    psf = write_psf(tmp_path / "system.psf", ELECTROLYTE)
+    write_dcd(tmp_path / "traj.dcd", 48)
+    original = pipeline.prepare_record
+
+    def edit_topology_then_prepare(*args: Any, **kwargs: Any) -> Any:
+        prepared = original(*args, **kwargs)
+        write_psf(psf, ELECTROLYTE, title="edited while the trajectory was read")
+        return prepared
+
+    monkeypatch.setattr(pipeline, "prepare_record", edit_topology_then_prepare)
+    before = snapshot(store)
+    with pytest.raises(StoreError, match=r"system\.psf changed while it was being ingested"):
+        ingest_file(store, "md", tmp_path / "traj.dcd", UserMetadata(sample="s"), reader_options={"topology": str(psf)})
+    assert snapshot(store) == before
+
+
 def test_missing_topology_file_is_named(store: Repository, tmp_path: Path) -> None:
     write_dcd(tmp_path / "traj.dcd", 48)
     with pytest.raises(FormatError, match=r"nope\.psf, field 'topology': no such file"):
