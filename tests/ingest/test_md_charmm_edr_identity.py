@@ -313,26 +313,19 @@ def test_record_identity_uses_the_topology_checksum_not_its_path(store: Reposito
 
 # ------------------------------------------------------------------------ files kept with the record
 
-PROV = "http://www.w3.org/ns/prov#"
-
-
-def _files(repo: Repository, iri: str) -> dict[str, dict[str, str]]:
-    """The record's further files: role -> name, checksum, and which activities use or generated them."""
-    rows = repo.graphs.query(f"""SELECT ?role ?name ?sha ?usedBy ?generatedBy WHERE {{ GRAPH <{iri}> {{
-        <{iri}> dcat:distribution ?d . ?d battkg:fileRole ?role ; battkg:originalFileName ?name ; battkg:sha256 ?sha .
-        OPTIONAL {{ ?used prov:used ?d ; a ?usedBy . FILTER(?usedBy IN (battkg:IngestActivity, prov:Activity)
-                    && !(?usedBy = prov:Activity && EXISTS {{ ?used a battkg:IngestActivity }})) }}
+def _files(repo: Repository, iri: str) -> dict[str, dict[str, Any]]:
+    """The record's further files: role -> name, checksum, and which activities used or generated them."""
+    rows = repo.graphs.query(f"""SELECT ?role ?name ?sha ?bySimulation ?byIngest ?generatedBy WHERE {{ GRAPH <{iri}> {{
+        <{iri}> dcat:distribution ?d ; battkg:describes ?simulation ; prov:wasGeneratedBy ?ingest .
+        ?d battkg:fileRole ?role ; battkg:originalFileName ?name ; battkg:sha256 ?sha .
+        BIND(EXISTS {{ ?simulation prov:used ?d }} AS ?bySimulation)
+        BIND(EXISTS {{ ?ingest prov:used ?d }} AS ?byIngest)
         OPTIONAL {{ ?d prov:wasGeneratedBy ?generatedBy }} }} }}""", graphs=None)
-    out: dict[str, dict[str, str]] = {}
-    for row in rows:
-        entry = out.setdefault(row["role"].value, {"name": row["name"].value, "sha256": row["sha"].value,
-                                                    "used_by": "", "generated_by": ""})
-        if row["usedBy"] is not None:
-            kind = "ingest" if row["usedBy"].value.endswith("IngestActivity") else "simulation"
-            entry["used_by"] = ",".join(sorted({*filter(None, entry["used_by"].split(",")), kind}))
-        if row["generatedBy"] is not None:
-            entry["generated_by"] = row["generatedBy"].value
-    return out
+    return {row["role"].value: {"name": row["name"].value, "sha256": row["sha"].value,
+                                "used_by_simulation": row["bySimulation"].value == "true",
+                                "used_by_ingest": row["byIngest"].value == "true",
+                                "generated_by": row["generatedBy"].value if row["generatedBy"] is not None else None}
+            for row in rows}
 
 
 def test_topology_and_energies_are_kept_as_blobs_of_the_record(store: Repository, tmp_path: Path) -> None:
@@ -348,7 +341,7 @@ def test_topology_and_energies_are_kept_as_blobs_of_the_record(store: Repository
     assert set(files) == {"topology"}
     topology = files["topology"]
     assert topology["name"] == "system.psf" and topology["sha256"] == hashlib.sha256(psf.read_bytes()).hexdigest()
-    assert topology["used_by"] == "ingest,simulation" and topology["generated_by"] == ""
+    assert topology["used_by_simulation"] and topology["used_by_ingest"] and topology["generated_by"] is None
     assert store.blobs.open_verified(topology["sha256"]) == psf.read_bytes()
 
     edr, _ = _edr("cat_small")
@@ -356,7 +349,7 @@ def test_topology_and_energies_are_kept_as_blobs_of_the_record(store: Repository
     with_energies = ingest_file(store, "md", tmp_path / "conf.gro", UserMetadata(sample="s"),
                                 reader_options={"energies": str(edr)})
     energies = _files(store, with_energies.record_iri)["energies"]
-    assert energies["name"] == edr.name and energies["used_by"] == "ingest"
+    assert energies["name"] == edr.name and energies["used_by_ingest"] and not energies["used_by_simulation"]
     activity = next(iter(store.graphs.query(f"""SELECT ?a WHERE {{ GRAPH <{with_energies.record_iri}> {{
         <{with_energies.record_iri}> battkg:describes ?a }} }}""", graphs=None)))["a"].value
     assert energies["generated_by"] == activity
