@@ -13,6 +13,9 @@ $(BIN)/battkg: pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	# Test-only: battery-data-toolkit writes the HDF5 files its reader is tested on. Without its dependencies:
+	# its EMMOntoPy pins owlready2 < 0.50, and writing needs only what battkg already installs.
+	$(BIN)/python -m pip install --quiet --no-deps 'battery-data-toolkit==0.4.6'
 	@touch $(BIN)/battkg
 
 setup: $(BIN)/battkg

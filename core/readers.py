@@ -153,6 +153,10 @@ class ReaderInfo:
     magic: tuple[bytes, ...] = ()  # prefixes of the file's first bytes
     # Optional content test on the first 64 KiB for formats without magic.
     sniff: Callable[[bytes], bool] | None = None
+    # Container formats share their magic (every HDF5 file starts with the same 8 bytes): a reader with a
+    # ``probe`` claims a magic match only when ``probe(path)`` finds its own marks inside the file (e.g. an
+    # HDF5 attribute).  Called only after the magic matched; must return False, not raise, on other files.
+    probe: Callable[[Path], bool] | None = None
     priority: int = 50  # lower wins when several readers claim a file
     media_type: str | None = None  # IANA media type of the raw file (else guessed from the suffix)
     options: tuple[ReaderOption, ...] = ()  # settings a user may give (see ReaderOption)
@@ -214,6 +218,14 @@ def parse_reader_options(technique: str, items: list[str]) -> dict[str, Any]:
     return options
 
 
+def _probe(info: ReaderInfo, path: Path) -> bool:
+    """``info.probe(path)``, a file it cannot open counting as not its format."""
+    try:
+        return bool(info.probe(path)) if info.probe is not None else True
+    except Exception:  # noqa: BLE001 - a probe looks at foreign files; any failure means "not mine"
+        return False
+
+
 def detect_reader(technique: str, path: Path, format_id: str | None = None) -> Reader:
     """Pick the reader for ``path``: by explicit id, then content, then suffix."""
     candidates = readers_for(technique)
@@ -231,7 +243,8 @@ def detect_reader(technique: str, path: Path, format_id: str | None = None) -> R
     if not head:
         raise FormatError(path, "file is empty")
     suffix = "".join(Path(path).suffixes[-1:]).lower()
-    by_magic = [r for r in candidates if r.info.magic and any(head.startswith(m) for m in r.info.magic)]
+    by_magic = [r for r in candidates if r.info.magic and any(head.startswith(m) for m in r.info.magic)
+                and (r.info.probe is None or _probe(r.info, path))]
     by_sniff = [r for r in candidates if r.info.sniff is not None and r.info.sniff(head)]
     for group in (by_magic, by_sniff):
         if group:

@@ -26,7 +26,8 @@ Readers register themselves: every public module of this package with a ``READER
 (:class:`~battkg.readers.ReaderInfo`) is found by :func:`battkg.readers.readers_for` and
 detected by magic bytes / content sniffing, then suffix.  Formats: EC-Lab ``.mpr``/``.mpt``,
 Arbin BDF/CSV, ``.res`` (access-parser), SQL-export HDF5 and ``.xlsx`` (shared Arbin code in
-``_arbin.py``), Maccor text, Neware ``.nda``/``.ndax``, and the generic mapped CSV.
+``_arbin.py``), Maccor text, Neware ``.nda``/``.ndax``, battery-data-toolkit HDF5 (``batdata_h5.py``; told
+from the Arbin HDF5 by its root attributes, ``ReaderInfo.probe``), and the generic mapped CSV.
 """
 
 from __future__ import annotations  # noqa: E402 - after the package docstring's table
