@@ -265,33 +265,16 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
     nodes.extend(inputs.extra_nodes)
 
     # Files ----------------------------------------------------------------------------------
-    raw_id = f"{DATA}blob/{inputs.raw.sha256}"
-    raw = {
-        "@id": raw_id,
-        "@type": ["Distribution", "Entity"],
-        "label": inputs.raw_name,
-        "originalFileName": inputs.raw_name,
-        "sha256": inputs.raw.sha256,
-        "byteSize": inputs.raw.size,
-        "mediaType": inputs.raw_media_type,
-        "formatId": inputs.format_id,
-        "wasGeneratedBy": activity_id,
-    }
+    raw = _file_node(inputs.raw, inputs.raw_name, inputs.raw_media_type)
+    raw_id = raw["@id"]
+    raw.update({"formatId": inputs.format_id, "wasGeneratedBy": activity_id})
     distributions = [raw_id]
     nodes.append(raw)
     companion_ids = []
     for companion in inputs.companion_files:
-        companion_id = f"{DATA}blob/{companion.ref.sha256}"
-        node = {
-            "@id": companion_id,
-            "@type": ["Distribution", "Entity"],
-            "label": companion.name,
-            "originalFileName": companion.name,
-            "sha256": companion.ref.sha256,
-            "byteSize": companion.ref.size,
-            "mediaType": companion.media_type,
-            "fileRole": companion.role,
-        }
+        node = _file_node(companion.ref, companion.name, companion.media_type)
+        companion_id = node["@id"]
+        node["fileRole"] = companion.role
         if companion.relation == "output":
             node["wasGeneratedBy"] = activity_id
         else:
@@ -399,6 +382,12 @@ def build_record(inputs: RecordInputs) -> dict[str, Any]:
         record["ingestWarning"] = list(inputs.warnings)
     nodes.insert(0, record)
     return {"@context": context(), "@graph": nodes}
+
+
+def _file_node(ref: BlobRef, name: str, media_type: str) -> dict[str, Any]:
+    """A kept file (raw or further file of the run) as a Distribution named by its checksum."""
+    return {"@id": f"{DATA}blob/{ref.sha256}", "@type": ["Distribution", "Entity"], "label": name,
+            "originalFileName": name, "sha256": ref.sha256, "byteSize": ref.size, "mediaType": media_type}
 
 
 def _as_list(value: Any) -> list[Any]:
