@@ -280,15 +280,11 @@ def read(path: Path, **options: Any) -> ParsedFile:
     """Read one cell of a battery-data-toolkit HDF5 file into a cycling ``timeseries`` block."""
     import h5py
 
+    from battkg.hdf5_input import open_input_hdf5
     from battkg.ingest.cycling._common import count_cycles, timeseries_block
 
     path = Path(path)
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise _fail(path, f"cannot read as HDF5: {detail}") from None
-    with h5:
+    with open_input_hdf5(path, READER.id) as h5:
         metadata_json = _json_attribute(path, h5, "metadata", "the file's root group")
         version = _text(h5.attrs["battdat_version"]) if "battdat_version" in h5.attrs else None
         if metadata_json.get("is_measurement") is False:

@@ -90,16 +90,12 @@ def _element(group: Any) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarr
 def read(path: Path, *, topology: Path | None = None, store_positions: bool = False,
          **options: Any) -> ParsedFile:
     """Read an H5MD file (see the module docstring)."""
-    import h5py
+    from battkg.hdf5_input import open_input_hdf5
 
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0:
         raise FormatError(path, "file is empty" if path.exists() else "file does not exist", reader=READER.id)
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(path, f"not a readable HDF5 file (truncated or corrupt): {exc}", reader=READER.id) from exc
-    with handle:
+    with open_input_hdf5(path, READER.id) as handle:
         return _read_open(path, handle, store_positions, options)
 
 

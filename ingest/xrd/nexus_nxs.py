@@ -305,12 +305,10 @@ def read(path: Path, **options: object) -> ParsedFile:
     """Read the plottable 1-D 2θ pattern of a NeXus file into one block."""
     import h5py  # heavy: only when a NeXus file is read
 
+    from battkg.hdf5_input import open_input_hdf5
+
     path = Path(path)
-    try:
-        h5 = h5py.File(path, "r")
-    except OSError as exc:
-        raise FormatError(path, f"not a readable HDF5 file ({exc}); truncated or corrupt?", reader=READER.id) from None
-    with h5:
+    with open_input_hdf5(path, READER.id) as h5:
         f = _File(h5, h5py, path)
         warnings: list[str] = []
         reasons: list[str] = []

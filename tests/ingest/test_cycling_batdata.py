@@ -423,7 +423,7 @@ def test_truncated_file_and_old_batdata_layout_are_refused(write: Writer, store:
     cut = tmp_path / "cut.h5"
     cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
     assert detect_reader("cycling", cut).info.id == BATDATA  # by its root attribute in the first bytes
-    assert_refused(store, "cycling", cut, "cannot read as HDF5", BATDATA)
+    assert_refused(store, "cycling", cut, "not a readable HDF5 file (truncated or corrupt?)", BATDATA)
     # batdata < 0.4: a pandas frame_table plus the metadata JSON on the root (BatteryDataset.to_batdata_hdf)
     old = tmp_path / "old.h5"
     with pd.HDFStore(str(old), "w") as h5:
