@@ -11,14 +11,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import queue
+import shutil
+import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from battkg.errors import StoreError
+from battkg.errors import FormatError, StoreError
 
 _CHUNK = 1 << 20
+# Copies read 4 MiB at a time; a second thread hashes each chunk while the next is read and the
+# last written (hashlib releases the GIL): one pass costs about what hashing alone costs.
+_COPY_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,85 @@ def sha256_file(path: Path) -> BlobRef:
             digest.update(chunk)
             size += len(chunk)
     return BlobRef(digest.hexdigest(), size)
+
+
+def _identity(status: os.stat_result) -> tuple[int, ...]:
+    """What changes when a file is written, replaced or touched (ctime cannot be set back by a user)."""
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
+def copy_hashed(source: Path, target: Path) -> tuple[BlobRef, tuple[int, ...]]:
+    """Copy ``source`` to a new file ``target`` reading it once, hashing while copying.
+
+    Returns the copy's checksum and the source's identity (device, inode, size, mtime, ctime) as it
+    was while it was read.  A source that changed during the copy (identity or length differ) is a
+    StoreError; the caller removes ``target``.  OSError is left to the caller."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(source, "rb") as src, open(target, "xb") as dst:
+        before = os.fstat(src.fileno())
+        if before.st_size <= _COPY_CHUNK:  # one chunk: no thread
+            while chunk := src.read(_COPY_CHUNK):
+                digest.update(chunk)
+                dst.write(chunk)
+                size += len(chunk)
+        else:
+            chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=4)  # at most ~20 MiB in flight
+            failed: list[BaseException] = []
+
+            def hash_chunks() -> None:
+                while (chunk := chunks.get()) is not None:
+                    if not failed:
+                        try:
+                            digest.update(chunk)
+                        except BaseException as exc:  # noqa: BLE001 - handed to the copying thread
+                            failed.append(exc)  # keep taking chunks: the copying thread never blocks
+
+            hasher = threading.Thread(target=hash_chunks, name="battkg-sha256", daemon=True)
+            hasher.start()
+            try:
+                while chunk := src.read(_COPY_CHUNK):
+                    chunks.put(chunk)
+                    dst.write(chunk)
+                    size += len(chunk)
+            finally:
+                chunks.put(None)
+                hasher.join()
+            if failed:
+                raise failed[0]
+        after = os.fstat(src.fileno())
+    if _identity(before) != _identity(after) or size != after.st_size:
+        raise StoreError(f"{source} changed while it was being ingested (it was written to during the copy); "
+                         "nothing was stored")
+    return BlobRef(digest.hexdigest(), size), _identity(after)
+
+
+@dataclass
+class StagedFile:
+    """A file copied into the staging area with one read (:meth:`BlobStore.stage_file`), to be
+    parsed and then adopted as a blob: what was parsed is what is stored."""
+
+    source: Path  # the user's file
+    path: Path  # the copy, alone in its own staging folder, under the source's name
+    ref: BlobRef
+    source_identity: tuple[int, ...]
+    copy_identity: tuple[int, ...]
+
+    def check_unchanged(self) -> None:
+        """StoreError when the user's file or the staged copy changed since the copy was made."""
+        try:
+            source_now = _identity(os.stat(self.source))
+            copy_now = _identity(os.stat(self.path))
+        except OSError as exc:
+            raise StoreError(f"{self.source} changed while it was being ingested ({exc.strerror or exc}); "
+                             "nothing was stored") from None
+        if source_now != self.source_identity or copy_now != self.copy_identity:
+            raise StoreError(f"{self.source} changed while it was being ingested (size or modification time "
+                             "differ); nothing was stored")
+
+    def discard(self) -> None:
+        """Remove the staging folder (the copy, and anything a reader left beside it)."""
+        shutil.rmtree(self.path.parent, ignore_errors=True)
 
 
 class BlobStore:
@@ -95,22 +180,40 @@ class BlobStore:
         match — the file changed while it was being ingested — is refused.
         """
         staged = self.staging_path()
-        digest = hashlib.sha256()
-        size = 0
         try:
-            with open(source, "rb") as src, open(staged, "wb") as dst:
-                while chunk := src.read(_CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    dst.write(chunk)
+            ref, _ = copy_hashed(Path(source), staged)
         except OSError as exc:
             staged.unlink(missing_ok=True)
             raise StoreError(f"cannot copy {source} into the blob store: {exc.strerror or exc}") from exc
-        ref = BlobRef(digest.hexdigest(), size)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
         if expected is not None and ref.sha256 != expected:
             staged.unlink(missing_ok=True)
             raise StoreError(f"{source} changed while it was being ingested (checksum differs); nothing was stored")
         return self.adopt(staged, ref)
+
+    def stage_file(self, source: Path) -> StagedFile:
+        """Copy a file into a staging folder of its own, under its own name, hashing while copying.
+
+        The ingest checksums, parses and finally adopts this copy: the file is read once, and the
+        bytes parsed are the bytes stored.  Readers see the file's real name (suffix, vendor naming).
+        """
+        folder = self.tmp_dir / uuid.uuid4().hex
+        try:
+            folder.mkdir()
+            staged = folder / Path(source).name
+            ref, source_identity = copy_hashed(Path(source), staged)
+            copy_identity = _identity(os.stat(staged))
+        except OSError as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            if exc.filename == str(source):
+                raise FormatError(source, f"cannot read file: {exc.strerror or exc}") from exc
+            raise StoreError(f"cannot copy {source} into the blob store's staging area: {exc.strerror or exc}") from exc
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return StagedFile(Path(source), staged, ref, source_identity, copy_identity)
 
     def remove(self, sha256: str) -> None:
         self.path_of(sha256).unlink(missing_ok=True)
@@ -137,7 +240,10 @@ class BlobStore:
             for key in removed:
                 self.remove(key)
             for stale in self.tmp_dir.glob("*"):
-                stale.unlink(missing_ok=True)
+                if stale.is_dir() and not stale.is_symlink():
+                    shutil.rmtree(stale, ignore_errors=True)  # a staged raw file's folder, an upload folder
+                else:
+                    stale.unlink(missing_ok=True)
         return removed
 
 
@@ -163,6 +269,11 @@ class BlobTransaction:
         if new:
             self.added.append(ref.sha256)
         return ref
+
+    def adopt_staged(self, staged: StagedFile) -> BlobRef:
+        """Adopt a :meth:`BlobStore.stage_file` copy, refused when it or the user's file changed since."""
+        staged.check_unchanged()
+        return self.adopt(staged.path, staged.ref)
 
     def rollback(self) -> None:
         for key in self.added:

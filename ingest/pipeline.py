@@ -2,12 +2,15 @@
 
 Order matters for atomicity (nothing half-written on any failure):
 
-1. checksum the raw file → deterministic record id; an existing record → "exists", nothing changes;
-2. detect the reader and parse (FormatError on bad input);
+1. the raw file is copied into the blob store's staging area, checksummed while it is copied (its
+   only read) → deterministic record id; an existing record → "exists", the copy is removed;
+2. detect the reader and parse the staged copy (FormatError on bad input, naming the user's file);
 3. the technique checks and derives; user metadata is merged (the file wins, conflicts are reported);
 4. arrays are written to a *staged* HDF5 file (not yet in the blob store);
 5. the JSON-LD record is built, parsed to quads and SHACL-validated (ShapeViolation);
-6. only now blobs enter the store (raw file, HDF5), tracked by a BlobTransaction;
+6. only now blobs enter the store (the staged raw copy — the bytes that were parsed — and the HDF5),
+   tracked by a BlobTransaction; a raw file or copy whose size or modification time changed since it
+   was copied is refused ("changed while it was being ingested");
 7. the named graph is written in one transaction; if that fails, the blobs this ingest added are removed.
 """
 
@@ -22,8 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from battkg.arrays import ArrayDescription, write_blocks
-from battkg.blobs import BlobRef, BlobTransaction, sha256_file
-from battkg.errors import FormatError, MetadataError
+from battkg.blobs import BlobRef, BlobTransaction, StagedFile, sha256_file
+from battkg.errors import BattkgError, FormatError, MetadataError
 from battkg.readers import ParsedFile, ScalarQuantity, detect_reader
 from battkg.record import CompanionFile, RecordInputs, build_record, compute_record_id, jsonld_to_quads, record_iri
 from battkg.store import Repository
@@ -97,54 +100,78 @@ def ingest_file(
     if not path.is_file():
         raise FormatError(path, "no such file")
     tech = technique(technique_key)
-    raw_ref = sha256_file(path)
     companions = companion_files(tech, reader_options or {})
-    options = {"user": user.identity_options(), "format": format_id,
-               "reader": _identity_reader_options(reader_options or {}, companions)}
-    record_id = compute_record_id(technique_key, raw_ref.sha256, options)
-    iri = record_iri(record_id)
-    if repo.graphs.has_graph(iri):
-        return IngestResult(record_id, iri, False, path)
-
     t = time.perf_counter()
-    reader = detect_reader(technique_key, path, format_id)
-    parsed = reader.read(path, **(reader_options or {}))
-    timings["parse"] = time.perf_counter() - t
-
-    prepared = prepare_record(tech, parsed, user, path)
-    parsed, warnings = prepared.parsed, prepared.warnings
-
-    staged = repo.blobs.staging_path(".h5")
-    blobs = BlobTransaction(repo.blobs)
+    raw = repo.blobs.stage_file(path)  # the one read of the raw file: copy + checksum
+    timings["checksum"] = time.perf_counter() - t
     try:
+        raw_ref = raw.ref
+        options = {"user": user.identity_options(), "format": format_id,
+                   "reader": _identity_reader_options(reader_options or {}, companions)}
+        record_id = compute_record_id(technique_key, raw_ref.sha256, options)
+        iri = record_iri(record_id)
+        if repo.graphs.has_graph(iri):
+            return IngestResult(record_id, iri, False, path)
+
         t = time.perf_counter()
-        arrays = write_blocks(staged, parsed.blocks, attrs={"battkg_record": record_id, "format": reader.info.id})
-        arrays_ref = sha256_file(staged)
-        timings["hdf5"] = time.perf_counter() - t
+        try:
+            reader = detect_reader(technique_key, raw.path, format_id)
+            parsed = reader.read(raw.path, **(reader_options or {}))
+        except BattkgError as exc:
+            _name_user_file(exc, raw)
+            raise
+        parsed.warnings[:] = [w.replace(str(raw.path), str(path)) for w in parsed.warnings]
+        timings["parse"] = time.perf_counter() - t
 
-        start, end = parsed.metadata.get("start_time"), parsed.metadata.get("end_time")
-        inputs = record_inputs(
-            tech, technique_key, record_id, prepared, user, path,
-            title=tech.title(parsed, user, path), raw=raw_ref, raw_name=path.name,
-            raw_media_type=reader.info.media_type or mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-            format_id=reader.info.id, arrays_blob=arrays_ref, arrays=arrays,
-            started=start if isinstance(start, datetime) else None, ended=end if isinstance(end, datetime) else None,
-            options=options, raw_metadata=parsed.raw_metadata, now=now)
-        inputs.companion_files = [companion for companion, _ in companions.values()]
+        prepared = prepare_record(tech, parsed, user, path)
+        parsed, warnings = prepared.parsed, prepared.warnings
 
-        def add_blobs() -> None:
-            blobs.put_file(path, expected=raw_ref.sha256)
-            for companion, companion_path in companions.values():
-                blobs.put_file(companion_path, expected=companion.ref.sha256)
-            blobs.adopt(staged, arrays_ref)
+        staged = repo.blobs.staging_path(".h5")
+        blobs = BlobTransaction(repo.blobs)
+        try:
+            t = time.perf_counter()
+            arrays = write_blocks(staged, parsed.blocks, attrs={"battkg_record": record_id, "format": reader.info.id})
+            arrays_ref = sha256_file(staged)
+            timings["hdf5"] = time.perf_counter() - t
 
-        n_triples = validate_and_commit(repo, inputs, iri, source=str(path), add_blobs=add_blobs, timings=timings)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        blobs.rollback()
-        raise
+            start, end = parsed.metadata.get("start_time"), parsed.metadata.get("end_time")
+            inputs = record_inputs(
+                tech, technique_key, record_id, prepared, user, path,
+                title=tech.title(parsed, user, path), raw=raw_ref, raw_name=path.name,
+                raw_media_type=(reader.info.media_type or mimetypes.guess_type(path.name)[0]
+                                or "application/octet-stream"),
+                format_id=reader.info.id, arrays_blob=arrays_ref, arrays=arrays,
+                started=start if isinstance(start, datetime) else None,
+                ended=end if isinstance(end, datetime) else None,
+                options=options, raw_metadata=parsed.raw_metadata, now=now)
+            inputs.companion_files = [companion for companion, _ in companions.values()]
+
+            def add_blobs() -> None:
+                blobs.adopt_staged(raw)  # the parsed copy, not a second read of the user's file
+                for companion, companion_path in companions.values():
+                    blobs.put_file(companion_path, expected=companion.ref.sha256)
+                blobs.adopt(staged, arrays_ref)
+
+            n_triples = validate_and_commit(repo, inputs, iri, source=str(path), add_blobs=add_blobs,
+                                            timings=timings)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            blobs.rollback()
+            raise
+    finally:
+        raw.discard()
     timings["total"] = time.perf_counter() - t0
     return IngestResult(record_id, iri, True, path, reader.info.id, n_triples, warnings, timings)
+
+
+def _name_user_file(exc: BattkgError, raw: StagedFile) -> None:
+    """Make an error a reader raised about the staged copy name the user's file instead (in place)."""
+    staged, given = str(raw.path), str(raw.source)
+    exc.args = tuple(a.replace(staged, given) if isinstance(a, str) else a for a in exc.args)
+    for attribute in ("path", "source", "message"):
+        value = getattr(exc, attribute, None)
+        if isinstance(value, str) and staged in value:
+            setattr(exc, attribute, value.replace(staged, given))
 
 
 def companion_files(tech: Technique, reader_options: dict[str, Any]) -> dict[str, tuple[CompanionFile, Path]]:

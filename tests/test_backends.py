@@ -311,6 +311,32 @@ def test_blob_put_read_and_dedup(blobs: BlobStore, tmp_path: Path) -> None:
         blobs.put_file(source, expected="0" * 64)
 
 
+def test_staged_file_is_copied_and_hashed_in_one_read_then_adopted(blobs: BlobStore, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import battkg.blobs as blobs_module
+
+    monkeypatch.setattr(blobs_module, "_COPY_CHUNK", 1000)  # ten chunks: hashed by the second thread
+    source = tmp_path / "gcpl.mpt"
+    source.write_bytes(bytes(range(256)) * 40)
+    staged = blobs.stage_file(source)
+    assert staged.path.name == "gcpl.mpt" and staged.path.parent.parent == blobs.tmp_dir
+    assert staged.path.read_bytes() == source.read_bytes() and staged.ref == sha256_file(source)
+    assert BlobTransaction(blobs).adopt_staged(staged) == staged.ref
+    staged.discard()
+    assert blobs.open_verified(staged.ref.sha256) == source.read_bytes()
+    assert list(blobs.tmp_dir.iterdir()) == []
+    again = blobs.stage_file(source)
+    with open(source, "ab") as handle:  # the instrument still writes: refused at adoption
+        handle.write(b"one more record")
+    with pytest.raises(StoreError, match="gcpl.mpt changed while it was being ingested"):
+        BlobTransaction(blobs).adopt_staged(again)
+    again.discard()
+    assert list(blobs.keys()) == [staged.ref.sha256]
+    blobs.stage_file(source)  # left behind by a crash: garbage collection sweeps the folder
+    blobs.garbage_collect({staged.ref.sha256})
+    assert list(blobs.tmp_dir.iterdir()) == []
+
+
 def test_blob_corruption_is_detected_on_read(blobs: BlobStore, tmp_path: Path) -> None:
     source = tmp_path / "raw.bin"
     source.write_bytes(b"original bytes")

@@ -214,6 +214,33 @@ def test_file_changed_during_ingest_is_refused(repo, tmp_path: Path, monkeypatch
     assert snapshot(repo) == before
 
 
+def test_reader_parses_a_staged_copy_and_a_user_file_changed_meanwhile_is_refused(repo, tmp_path: Path,
+                                                                                  monkeypatch) -> None:
+    """The raw file is read once, into a staged copy under its own name that is parsed and then stored;
+    an instrument still writing to the user's file meanwhile makes the ingest refuse, naming that file."""
+    import re
+
+    from battkg.readers import detect_reader
+
+    path = write_xy(tmp_path / "p.xy")
+    before = snapshot(repo)
+    real_read = detect_reader("xrd", path).module.read
+    given: list[Path] = []
+
+    def read_while_the_instrument_appends(p, **options):  # type: ignore[no-untyped-def]
+        given.append(Path(p))
+        parsed = real_read(p, **options)
+        with open(path, "a") as handle:
+            handle.write("# appended by the instrument software\n")
+        return parsed
+
+    monkeypatch.setattr("battkg.ingest.xrd.text_xy.read", read_while_the_instrument_appends)
+    with pytest.raises(StoreError, match=re.escape(str(path)) + " changed while it was being ingested"):
+        ingest(repo, path)
+    assert given[0].name == "p.xy" and given[0].parent.parent == repo.blobs.tmp_dir
+    assert snapshot(repo) == before
+
+
 def test_sidecar_metadata_is_overridden_by_explicit_values_and_checked(tmp_path: Path) -> None:
     import json
 
