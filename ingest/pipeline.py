@@ -35,6 +35,11 @@ from battkg.validation import validate_graph
 from battkg.ingest.technique import Derived, Technique, UserMetadata, parse_conditions, technique
 
 
+# Above this size the raw file is hashed before it is staged, so re-ingesting an existing record reads it
+# once and writes nothing; a new file of this size is then read twice (hash, then copy + hash).
+HASH_BEFORE_STAGING_BYTES = 256 << 20
+
+
 @dataclass
 class IngestResult:
     record_id: str
@@ -101,13 +106,19 @@ def ingest_file(
         raise FormatError(path, "no such file")
     tech = technique(technique_key)
     companions = companion_files(tech, reader_options or {})
+    options = {"user": user.identity_options(), "format": format_id,
+               "reader": _identity_reader_options(reader_options or {}, companions)}
+    if path.stat().st_size > HASH_BEFORE_STAGING_BYTES:
+        # A large file (an MD trajectory) that may already be a record: one read answers that, where
+        # staging would write a copy of it only to remove it again.
+        existing = compute_record_id(technique_key, sha256_file(path).sha256, options)
+        if repo.graphs.has_graph(record_iri(existing)):
+            return IngestResult(existing, record_iri(existing), False, path)
     t = time.perf_counter()
     raw = repo.blobs.stage_file(path)  # the one read of the raw file: copy + checksum
     timings["checksum"] = time.perf_counter() - t
     try:
         raw_ref = raw.ref
-        options = {"user": user.identity_options(), "format": format_id,
-                   "reader": _identity_reader_options(reader_options or {}, companions)}
         record_id = compute_record_id(technique_key, raw_ref.sha256, options)
         iri = record_iri(record_id)
         if repo.graphs.has_graph(iri):

@@ -84,6 +84,27 @@ def test_reingest_is_a_noop_and_changed_options_make_a_new_record(repo, tmp_path
     assert [r["old"].value for r in rows] == [record_iri(first.record_id)]
 
 
+def test_reingest_of_a_large_file_is_answered_without_staging_a_copy(repo, tmp_path: Path, monkeypatch) -> None:
+    """Above HASH_BEFORE_STAGING_BYTES the existing record is found by hashing alone (no copy written);
+    a new file of that size still goes through staging, and gets the same record id."""
+    import battkg.ingest.pipeline as pipeline
+
+    path = write_xy(tmp_path / "p.xy")
+    monkeypatch.setattr(pipeline, "HASH_BEFORE_STAGING_BYTES", 0)  # every file counts as large
+    first = ingest(repo, path)
+    assert first.created
+
+    def no_staging(source: Path) -> None:
+        raise AssertionError(f"{source} was staged although its record exists")
+
+    monkeypatch.setattr(repo.blobs, "stage_file", no_staging)
+    again = ingest(repo, path)
+    assert not again.created and again.record_id == first.record_id
+    monkeypatch.setattr(pipeline, "HASH_BEFORE_STAGING_BYTES", 1 << 40)
+    with pytest.raises(AssertionError, match="was staged"):  # a small file is staged first, as before
+        ingest(repo, path)
+
+
 BAD_FILES = {
     "empty": ("", FormatError, "file is empty"),
     "non-numeric": ("# h\n10 1\n10.1 2\n10.2 x\n", FormatError, "non-numeric value 'x'"),
