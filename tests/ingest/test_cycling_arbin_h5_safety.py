@@ -197,7 +197,7 @@ def test_values_stored_outside_the_file_are_not_read(store: Repository, tmp_path
 
 
 def test_the_h5py_decoding_matches_pandas_hdfstore(tmp_path: Path) -> None:
-    pytest.importorskip("tables")  # only to write the file and read the reference
+    import tables  # noqa: F401 - a test dependency (pyproject "test" extra): pandas' HDFStore writes with it
     data = pd.DataFrame({"Test_ID": [1, 1, 2], "Data_Point": [1, 2, 1], "Test_Time": [0.0, 1.0, 0.5],
                          "Voltage": [3.0, 3.1, np.nan], "Current": [0.001, 0.001, -0.001],
                          "Note": ["x", None, "nan"], "DataOK": [True, False, True],
