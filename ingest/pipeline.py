@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from battkg.arrays import ArrayDescription, write_blocks
+from battkg.arrays import ArrayDescription, ChunkWriter, write_blocks
 from battkg.blobs import BlobRef, BlobTransaction, StagedFile, sha256_file
 from battkg.errors import BattkgError, FormatError, MetadataError
 from battkg.readers import ParsedFile, ScalarQuantity, detect_reader
@@ -134,14 +134,20 @@ def ingest_file(
         parsed.warnings[:] = [w.replace(str(raw.path), str(path)) for w in parsed.warnings]
         timings["parse"] = time.perf_counter() - t
 
-        prepared = prepare_record(tech, parsed, user, path)
-        parsed, warnings = prepared.parsed, prepared.warnings
-
         staged = repo.blobs.staging_path(".h5")
         blobs = BlobTransaction(repo.blobs)
         try:
-            t = time.perf_counter()
-            arrays = write_blocks(staged, parsed.blocks, attrs={"battkg_record": record_id, "format": reader.info.id})
+            with ChunkWriter() as chunk_writer:
+                if tech.compress_while_deriving:
+                    chunk_writer.precompress(parsed.blocks)  # on other cores, while the checks and derive() run
+                t = time.perf_counter()
+                prepared = prepare_record(tech, parsed, user, path)
+                parsed, warnings = prepared.parsed, prepared.warnings
+                timings["derive"] = time.perf_counter() - t
+                t = time.perf_counter()
+                arrays = write_blocks(staged, parsed.blocks, attrs={"battkg_record": record_id,
+                                                                    "format": reader.info.id},
+                                      chunk_writer=chunk_writer)
             arrays_ref = sha256_file(staged)
             timings["hdf5"] = time.perf_counter() - t
 

@@ -37,7 +37,7 @@ from typing import Callable
 import h5py
 import numpy as np
 
-from battkg.arrays import COMPRESSION, ArrayDescription
+from battkg.arrays import COMPRESSION, DEFLATE_LEVEL, ArrayDescription, ChunkWriter
 from battkg.blobs import BlobRef, BlobTransaction, sha256_file
 from battkg.errors import FormatError, MetadataError
 from battkg.ingest.pipeline import (SIDECAR_SUFFIXES, IngestResult, prepare_record, record_inputs,
@@ -87,6 +87,7 @@ class _SeriesWriter:
         for key, value in record_attrs.items():
             self.h5.attrs[key] = value
         self.group = self.h5.create_group("series")
+        self.chunks = ChunkWriter()  # compresses on other cores while the next members are parsed
         self.signal: h5py.Dataset | None = None
         self.rows: list[np.ndarray] = []
         self.written = 0
@@ -100,7 +101,8 @@ class _SeriesWriter:
         axis_ds.attrs.update({"quantity": axis_quantity, "unit": axis_unit})
         self.signal = self.group.create_dataset(
             signal_name, shape=(0, n_points), maxshape=(None, n_points), dtype=dtype,
-            chunks=(self.rows_per_chunk, n_points), compression=COMPRESSION, shuffle=True, track_times=False)
+            chunks=(self.rows_per_chunk, n_points), compression=COMPRESSION, compression_opts=DEFLATE_LEVEL,
+            shuffle=True, track_times=False)
         self.signal.attrs.update({"quantity": signal_quantity, "unit": signal_unit})
 
     def append(self, row: np.ndarray) -> None:
@@ -111,20 +113,22 @@ class _SeriesWriter:
     def flush(self) -> None:
         if not self.rows or self.signal is None:
             return
-        block = np.vstack(self.rows)
+        block = np.vstack(self.rows)  # one chunk's rows (fewer for the last one)
         self.signal.resize(self.written + block.shape[0], axis=0)
-        self.signal[self.written:self.written + block.shape[0]] = block
+        self.chunks.submit(self.signal, block, self.written)
         self.written += block.shape[0]
         self.rows.clear()
 
     def reorder(self, order: np.ndarray) -> None:
         """Permute rows so row i becomes old row ``order[i]``, one chunk-sized block at a time."""
         assert self.signal is not None
+        self.chunks.drain()  # the rows are read back below
         name = self.signal.name
         old = self.signal
         new = self.group.create_dataset(
             name.rsplit("/", 1)[-1] + "__ordered", shape=old.shape, maxshape=old.maxshape, dtype=old.dtype,
-            chunks=old.chunks, compression=COMPRESSION, shuffle=True, track_times=False)
+            chunks=old.chunks, compression=COMPRESSION, compression_opts=DEFLATE_LEVEL, shuffle=True,
+            track_times=False)
         new.attrs.update(dict(old.attrs))
         for start in range(0, order.size, self.rows_per_chunk):
             wanted = order[start:start + self.rows_per_chunk]
@@ -132,13 +136,18 @@ class _SeriesWriter:
             rows = old[np.sort(wanted)]
             block = np.empty_like(rows)
             block[ascending] = rows
-            new[start:start + wanted.size] = block
+            self.chunks.submit(new, block, start)
+        self.chunks.drain()
         del self.group[name]
         self.group.move(new.name, name)
         self.signal = self.group[name]
 
-    def close(self) -> None:
-        self.h5.close()
+    def close(self, *, discard: bool = False) -> None:
+        """Write what is queued (nothing if ``discard``: the file is being thrown away) and close."""
+        try:
+            self.chunks.close(discard=discard)
+        finally:
+            self.h5.close()
 
 
 def _electrochemistry_link(repo: Repository, given: str) -> str:
@@ -304,7 +313,7 @@ def ingest_series(
                                         timings={})
     except BaseException:
         try:
-            writer.close()
+            writer.close(discard=True)
         except Exception:  # noqa: BLE001 - already closed or never opened; the original error matters
             pass
         tar_staged.unlink(missing_ok=True)

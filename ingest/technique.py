@@ -171,6 +171,10 @@ class Technique:
     # Such a file is kept as a blob of its own and named in the record; the record's identity uses its
     # checksum, not its path, so the same inputs from another directory give the same record.
     file_options: dict[str, str] = {}
+    # True when the reader's arrays go into the HDF5 as read (derive() and for_record() only add blocks):
+    # their compression then starts on other cores while derive() runs.  Left False where for_record()
+    # drops bulky arrays (MD coordinates), whose compression would be wasted work.
+    compress_while_deriving: bool = False
 
     def check(self, parsed: ParsedFile, user: UserMetadata, path: Path) -> None:
         """Raise MetadataError/FormatError when the combination cannot make a valid record."""

@@ -156,6 +156,7 @@ class CyclingTechnique(Technique):
     key = "cycling"
     activity_types = ("BatteryCycling",)
     observables = ("DischargingCapacity", "CoulombicEfficiency", "CycleLife")
+    compress_while_deriving = True  # 10^6-row time series stored as read; for_record() adds the summary
     user_quantities = {
         "c_rate": ("CRate", "dimensionless", None),
         "lower_voltage_limit": ("LowerVoltageLimit", "V", None),
