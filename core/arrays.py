@@ -42,6 +42,8 @@ LOSSLESS_SCALEOFFSET_KINDS = "iu"
 # written as raw chunks.
 THREADED_KINDS = "fc"
 DEFLATE_THREADS = max(1, min(4, os.cpu_count() or 1))
+# An N-D array is chunked by whole rows up to this row size (an MD frame of 700 000 atoms), else by h5py.
+MAX_ROW_BYTES = 16 << 20
 # ChunkWriter.precompress() holds the compressed chunks of at most this many input bytes in memory.
 PRECOMPRESS_MAX_BYTES = 1 << 30
 # Below this, a dataset is stored contiguous and unfiltered (chunk overhead would exceed any saving).
@@ -96,12 +98,12 @@ class ChunkWriter:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="battkg-deflate")
         self._ahead = 4 * threads
         self._pending: deque[tuple[h5py.Dataset, tuple[int, ...], Future[bytes]]] = deque()
-        # id(array) -> (array, its chunk futures), from precompress(); the array is kept read-only meanwhile
-        self._ahead_of_time: dict[int, tuple[np.ndarray, list[Future[bytes]]]] = {}
+        # id(array) -> (array, chunk shape, its chunk futures), from precompress(); the array is read-only meanwhile
+        self._ahead_of_time: dict[int, tuple[np.ndarray, tuple[int, ...], list[Future[bytes]]]] = {}
         self._made_read_only: list[np.ndarray] = []
 
     def precompress(self, blocks: Iterable[Block], *, max_bytes: int = PRECOMPRESS_MAX_BYTES) -> None:
-        """Start compressing the 1-D float arrays of ``blocks`` now, before their datasets exist (e.g.
+        """Start compressing the float arrays of ``blocks`` now, before their datasets exist (e.g.
         while the per-cycle summary is computed); :func:`write_blocks` picks the chunks up.
 
         Each such array is made read-only until :meth:`close`: changing it in place in the meantime raises
@@ -117,10 +119,11 @@ class ChunkWriter:
                 if values.flags.writeable:
                     values.flags.writeable = False
                     self._made_read_only.append(values)
-                shape = (min(values.size, CHUNK_VALUES),)
+                shape = _chunk_shape(values)
+                assert isinstance(shape, tuple)  # _raw_chunked
                 futures = [self._pool.submit(_shuffled_deflate, values[start:start + shape[0]], shape)
-                           for start in range(0, values.size, shape[0])]
-                self._ahead_of_time[id(values)] = (values, futures)
+                           for start in range(0, values.shape[0], shape[0])]
+                self._ahead_of_time[id(values)] = (values, shape, futures)
 
     def submit(self, dataset: h5py.Dataset, rows: np.ndarray, first_row: int) -> None:
         """Queue one chunk: ``rows`` (at most a chunk's worth; they must not change until :meth:`drain`)
@@ -136,9 +139,9 @@ class ChunkWriter:
         self._check(dataset, values)
         length = dataset.chunks[0]
         early = self._ahead_of_time.get(id(values))
-        if early is not None and early[0] is values and length == min(values.size, CHUNK_VALUES):
-            for index, future in enumerate(early[1]):
-                self._pending.append((dataset, (index * length,), future))
+        if early is not None and early[0] is values and early[1] == tuple(dataset.chunks):
+            for index, future in enumerate(early[2]):
+                self._pending.append((dataset, (index * length,) + (0,) * (values.ndim - 1), future))
         else:
             for start in range(0, values.shape[0], length):
                 self._queue(dataset, values[start:start + length], start)
@@ -220,10 +223,23 @@ def write_blocks(path: Path, blocks: Iterable[Block], attrs: dict[str, str] | No
     return described
 
 
+def _chunk_shape(values: np.ndarray) -> tuple[int, ...] | bool:
+    """Chunks of CHUNK_VALUES values for 1-D arrays; whole rows (about as many bytes) for N-D arrays such
+    as MD positions (frames × atoms × 3: a frame is read as one chunk); h5py's choice (True) for rows
+    too long to be one chunk's unit."""
+    if values.ndim == 1:
+        return (min(values.size, CHUNK_VALUES),)
+    row_bytes = values.dtype.itemsize * int(np.prod(values.shape[1:]))
+    if row_bytes > MAX_ROW_BYTES:
+        return True
+    rows = max(1, min(values.shape[0], CHUNK_VALUES * 8 // row_bytes))
+    return (rows, *values.shape[1:])
+
+
 def _raw_chunked(values: np.ndarray) -> bool:
     """Whether ``values`` is written as raw chunks shuffled and deflated by :class:`ChunkWriter`."""
-    return (values.size >= MIN_CHUNKED_VALUES and values.ndim == 1 and values.dtype.kind in THREADED_KINDS
-            and values.dtype.isnative)
+    return (values.size >= MIN_CHUNKED_VALUES and values.dtype.kind in THREADED_KINDS and values.dtype.isnative
+            and _chunk_shape(values) is not True)
 
 
 def _create_dataset(group: h5py.Group, name: str, values: np.ndarray, *, with_data: bool) -> h5py.Dataset:
@@ -236,7 +252,7 @@ def _create_dataset(group: h5py.Group, name: str, values: np.ndarray, *, with_da
     integers = values.dtype.kind in LOSSLESS_SCALEOFFSET_KINDS
     return group.create_dataset(
         name, **common,
-        chunks=(min(values.size, CHUNK_VALUES),) if values.ndim == 1 else True,
+        chunks=_chunk_shape(values),
         compression=COMPRESSION, compression_opts=DEFLATE_LEVEL,
         shuffle=not integers,
         scaleoffset=0 if integers else None,  # 0: as many bits as each chunk needs

@@ -144,3 +144,22 @@ def test_precompressed_arrays_give_the_same_file_and_stay_unchanged_meanwhile(tm
     with h5py.File(tmp_path / "more.h5", "r") as h5:
         np.testing.assert_array_equal(h5["/timeseries/voltage"][()], voltage)
         np.testing.assert_array_equal(h5["/cycle_summary/capacity"][()], summary.arrays[0].values)
+
+
+def test_nd_arrays_are_chunked_by_whole_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MD positions (frames × atoms × 3): one frame per chunk, compressed on the threads; rows too long
+    for a chunk are left to h5py's chunking and libhdf5's filters."""
+    positions = np.random.default_rng(4).uniform(0.0, 30.0, (7, 12000, 3))  # 288 kB per frame
+    pattern = np.random.default_rng(5).random((45, 300))
+    write_blocks(tmp_path / "a.h5", [_block({"positions": positions, "pattern": pattern})])
+    with h5py.File(tmp_path / "a.h5", "r") as h5:
+        assert h5["/timeseries/positions"].chunks == (1, 12000, 3)
+        assert h5["/timeseries/pattern"].chunks == (45, 300)  # 109 rows would fit: all 45 in one chunk
+        np.testing.assert_array_equal(h5["/timeseries/positions"][()], positions)
+        np.testing.assert_array_equal(h5["/timeseries/pattern"][()], pattern)
+    monkeypatch.setattr("battkg.arrays.MAX_ROW_BYTES", 100_000)
+    write_blocks(tmp_path / "b.h5", [_block({"positions": positions})])
+    with h5py.File(tmp_path / "b.h5", "r") as h5:
+        stored = h5["/timeseries/positions"]
+        assert stored.chunks is not None and stored.chunks[1:] != (12000, 3)  # h5py's own choice
+        np.testing.assert_array_equal(stored[()], positions)
