@@ -1,6 +1,6 @@
 """Benchmark: ingest of one long GCPL cycling file (EC-Lab .mpt and CSV) vs a same-run baseline.
 
-    python bench/ingest_cycling.py [--cycles 1000] [--points-per-cycle 1000] [--repeats 3]
+    python bench/ingest_cycling.py [--cycles 1000] [--points-per-cycle 1000] [--repeats 5]
 
 Generates a galvanostatic cycling run (``cycles × points-per-cycle`` rows, ≈10^6 by default) as an
 EC-Lab text export (``.mpt``) and as a CSV.  Baseline: ``pandas.read_csv`` of exactly the file
@@ -215,7 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cycles", type=int, default=1000)
     parser.add_argument("--points-per-cycle", type=int, default=1000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     machine = (f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"{platform.platform()}")
