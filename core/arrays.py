@@ -95,12 +95,19 @@ class ChunkWriter:
     ``4 × threads`` chunks are in flight, so memory stays bounded."""
 
     def __init__(self, threads: int = DEFLATE_THREADS) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="battkg-deflate")
+        self._threads = threads
+        self._started_pool: ThreadPoolExecutor | None = None  # started on the first multi-chunk array
         self._ahead = 4 * threads
         self._pending: deque[tuple[h5py.Dataset, tuple[int, ...], Future[bytes]]] = deque()
         # id(array) -> (array, chunk shape, its chunk futures), from precompress(); the array is read-only meanwhile
         self._ahead_of_time: dict[int, tuple[np.ndarray, tuple[int, ...], list[Future[bytes]]]] = {}
         self._made_read_only: list[np.ndarray] = []
+
+    @property
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._started_pool is None:
+            self._started_pool = ThreadPoolExecutor(max_workers=self._threads, thread_name_prefix="battkg-deflate")
+        return self._started_pool
 
     def precompress(self, blocks: Iterable[Block], *, max_bytes: int = PRECOMPRESS_MAX_BYTES) -> None:
         """Start compressing the float arrays of ``blocks`` now, before their datasets exist (e.g.
@@ -142,6 +149,9 @@ class ChunkWriter:
         if early is not None and early[0] is values and early[1] == tuple(dataset.chunks):
             for index, future in enumerate(early[2]):
                 self._pending.append((dataset, (index * length,) + (0,) * (values.ndim - 1), future))
+        elif values.shape[0] <= length:  # one chunk (an XRD pattern): threads would only add their start-up
+            self.drain()
+            dataset.id.write_direct_chunk((0,) * values.ndim, _shuffled_deflate(values, tuple(dataset.chunks)))
         else:
             for start in range(0, values.shape[0], length):
                 self._queue(dataset, values[start:start + length], start)
@@ -180,7 +190,9 @@ class ChunkWriter:
             for _, _, future in self._pending:
                 future.cancel()
             self._pending.clear()
-            self._pool.shutdown(wait=True)
+            if self._started_pool is not None:
+                self._started_pool.shutdown(wait=True)
+                self._started_pool = None
             for values in self._made_read_only:
                 values.flags.writeable = True
             self._made_read_only.clear()
