@@ -2,13 +2,14 @@
 
 Order matters for atomicity (nothing half-written on any failure):
 
-1. the raw file is copied into the blob store's staging area, checksummed while it is copied (its
-   only read) → deterministic record id; an existing record → "exists", the copy is removed;
-2. detect the reader and parse the staged copy (FormatError on bad input, naming the user's file);
+1. the raw file, and any further file the technique takes (an MD topology or energy file), is copied
+   into the blob store's staging area, checksummed while it is copied (its only read) → deterministic
+   record id; an existing record → "exists", the copies are removed;
+2. detect the reader and parse the staged copies (FormatError on bad input, naming the user's file);
 3. the technique checks and derives; user metadata is merged (the file wins, conflicts are reported);
 4. arrays are written to a *staged* HDF5 file (not yet in the blob store);
 5. the JSON-LD record is built, parsed to quads and SHACL-validated (ShapeViolation);
-6. only now blobs enter the store (the staged raw copy — the bytes that were parsed — and the HDF5),
+6. only now blobs enter the store (the staged copies — the bytes that were parsed — and the HDF5),
    tracked by a BlobTransaction; a raw file or copy whose size or modification time changed since it
    was copied is refused ("changed while it was being ingested");
 7. the named graph is written in one transaction; if that fails, the blobs this ingest added are removed.
@@ -105,9 +106,21 @@ def ingest_file(
     if not path.is_file():
         raise FormatError(path, "no such file")
     tech = technique(technique_key)
-    companions = companion_files(tech, reader_options or {})
+    companions = stage_companion_files(repo, tech, reader_options or {})
+    try:
+        return _ingest_staged(repo, tech, technique_key, path, user, companions, timings, t0, format_id=format_id,
+                              reader_options=reader_options or {}, now=now)
+    finally:
+        for _, staged_companion in companions.values():
+            staged_companion.discard()
+
+
+def _ingest_staged(repo: Repository, tech: Technique, technique_key: str, path: Path, user: UserMetadata,
+                   companions: dict[str, tuple[CompanionFile, StagedFile]], timings: dict[str, float], t0: float, *,
+                   format_id: str | None, reader_options: dict[str, Any], now: datetime | None) -> IngestResult:
+    """:func:`ingest_file` once the further files are staged: stage the raw file, parse, store."""
     options = {"user": user.identity_options(), "format": format_id,
-               "reader": _identity_reader_options(reader_options or {}, companions)}
+               "reader": _identity_reader_options(reader_options, companions)}
     if path.stat().st_size > HASH_BEFORE_STAGING_BYTES:
         # A large file (an MD trajectory) that may already be a record: one read answers that, where
         # staging would write a copy of it only to remove it again.
@@ -117,6 +130,9 @@ def ingest_file(
     t = time.perf_counter()
     raw = repo.blobs.stage_file(path)  # the one read of the raw file: copy + checksum
     timings["checksum"] = time.perf_counter() - t
+    staged_files = [raw, *(staged for _, staged in companions.values())]
+    # The reader parses the staged copies, which are what gets stored.
+    read_options = {**reader_options, **{key: staged.path for key, (_, staged) in companions.items()}}
     try:
         raw_ref = raw.ref
         record_id = compute_record_id(technique_key, raw_ref.sha256, options)
@@ -127,11 +143,12 @@ def ingest_file(
         t = time.perf_counter()
         try:
             reader = detect_reader(technique_key, raw.path, format_id)
-            parsed = reader.read(raw.path, **(reader_options or {}))
+            parsed = reader.read(raw.path, **read_options)
         except BattkgError as exc:
-            _name_user_file(exc, raw)
+            _name_user_files(exc, staged_files)
             raise
-        parsed.warnings[:] = [w.replace(str(raw.path), str(path)) for w in parsed.warnings]
+        for staged_file in staged_files:
+            parsed.warnings[:] = [w.replace(str(staged_file.path), str(staged_file.source)) for w in parsed.warnings]
         timings["parse"] = time.perf_counter() - t
 
         staged = repo.blobs.staging_path(".h5")
@@ -164,9 +181,8 @@ def ingest_file(
             inputs.companion_files = [companion for companion, _ in companions.values()]
 
             def add_blobs() -> None:
-                blobs.adopt_staged(raw)  # the parsed copy, not a second read of the user's file
-                for companion, companion_path in companions.values():
-                    blobs.put_file(companion_path, expected=companion.ref.sha256)
+                for staged_file in staged_files:  # the parsed copies, not a second read of the user's files
+                    blobs.adopt_staged(staged_file)
                 blobs.adopt(staged, arrays_ref)
 
             n_triples = validate_and_commit(repo, inputs, iri, source=str(path), add_blobs=add_blobs,
@@ -181,33 +197,43 @@ def ingest_file(
     return IngestResult(record_id, iri, True, path, reader.info.id, n_triples, warnings, timings)
 
 
-def _name_user_file(exc: BattkgError, raw: StagedFile) -> None:
-    """Make an error a reader raised about the staged copy name the user's file instead (in place)."""
-    staged, given = str(raw.path), str(raw.source)
-    exc.args = tuple(a.replace(staged, given) if isinstance(a, str) else a for a in exc.args)
-    for attribute in ("path", "source", "message"):
-        value = getattr(exc, attribute, None)
-        if isinstance(value, str) and staged in value:
-            setattr(exc, attribute, value.replace(staged, given))
+def _name_user_files(exc: BattkgError, staged_files: list[StagedFile]) -> None:
+    """Make an error a reader raised about staged copies name the user's files instead (in place)."""
+    for staged_file in staged_files:
+        staged, given = str(staged_file.path), str(staged_file.source)
+        exc.args = tuple(a.replace(staged, given) if isinstance(a, str) else a for a in exc.args)
+        for attribute in ("path", "source", "message"):
+            value = getattr(exc, attribute, None)
+            if isinstance(value, str) and staged in value:
+                setattr(exc, attribute, value.replace(staged, given))
 
 
-def companion_files(tech: Technique, reader_options: dict[str, Any]) -> dict[str, tuple[CompanionFile, Path]]:
+def stage_companion_files(repo: Repository, tech: Technique,
+                          reader_options: dict[str, Any]) -> dict[str, tuple[CompanionFile, StagedFile]]:
     """The further files the reader options name (``tech.file_options``: an MD topology, an energy file),
-    checksummed now: the record names them and keeps each as a blob; option -> (description, path)."""
-    found: dict[str, tuple[CompanionFile, Path]] = {}
-    for key, relation in tech.file_options.items():
-        if reader_options.get(key) is None:
-            continue
-        given = Path(reader_options[key])
-        if not given.is_file():
-            raise FormatError(given, "no such file", field=key)
-        media_type = mimetypes.guess_type(given.name)[0] or "application/octet-stream"
-        found[key] = (CompanionFile(key, sha256_file(given), given.name, media_type, relation), given)
+    each copied into the staging area and checksummed in one read, as the raw file is: the reader parses
+    the copy, the record names it and the store adopts it; option -> (description, staged copy).
+    The caller discards the copies."""
+    found: dict[str, tuple[CompanionFile, StagedFile]] = {}
+    try:
+        for key, relation in tech.file_options.items():
+            if reader_options.get(key) is None:
+                continue
+            given = Path(reader_options[key])
+            if not given.is_file():
+                raise FormatError(given, "no such file", field=key)
+            staged = repo.blobs.stage_file(given)
+            media_type = mimetypes.guess_type(given.name)[0] or "application/octet-stream"
+            found[key] = (CompanionFile(key, staged.ref, given.name, media_type, relation), staged)
+    except BaseException:
+        for _, staged in found.values():
+            staged.discard()
+        raise
     return found
 
 
 def _identity_reader_options(reader_options: dict[str, Any],
-                             companions: dict[str, tuple[CompanionFile, Path]]) -> dict[str, Any]:
+                             companions: dict[str, tuple[CompanionFile, StagedFile]]) -> dict[str, Any]:
     """Reader options as they decide the record id: a further file (``tech.file_options``) by checksum.
 
     The path of a topology says where it was, not what it is: the same trajectory and topology ingested

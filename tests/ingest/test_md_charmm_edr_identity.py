@@ -410,3 +410,35 @@ def test_missing_topology_file_is_named(store: Repository, tmp_path: Path) -> No
     with pytest.raises(FormatError, match=r"nope\.psf, field 'topology': no such file"):
         ingest_file(store, "md", tmp_path / "traj.dcd", UserMetadata(sample="s"),
                     reader_options={"topology": str(tmp_path / "nope.psf")})
+
+
+def test_a_topology_is_parsed_from_its_staged_copy_and_errors_name_the_users_file(
+        store: Repository, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like the raw file, a further file is read once: copied into the staging area while its checksum is
+    taken, parsed there and adopted, so the topology parsed is the one stored.  A reader's error about the
+    copy names the user's file, and no staging folder is left behind."""
+    import battkg.ingest.md.charmm as charmm
+
+    psf = write_psf(tmp_path / "system.psf", ELECTROLYTE)
+    write_dcd(tmp_path / "traj.dcd", 48)
+    given: dict[str, Path] = {}
+    real_read = charmm.read
+
+    def spying_read(path: Path, **options: Any) -> Any:
+        given.update(raw=Path(path), topology=Path(options["topology"]))
+        return real_read(path, **options)
+
+    monkeypatch.setattr(charmm, "read", spying_read)
+    ingest_file(store, "md", tmp_path / "traj.dcd", UserMetadata(sample="s"), reader_options={"topology": str(psf)})
+    staging = store.blobs.tmp_dir
+    assert given["topology"].name == "system.psf" and given["topology"].is_relative_to(staging)
+    assert given["raw"].is_relative_to(staging) and given["topology"].parent != given["raw"].parent
+    assert list(staging.iterdir()) == []  # adopted or removed
+
+    short = tmp_path / "short.psf"
+    short.write_text("".join(psf.read_text().splitlines(keepends=True)[:20]))
+    with pytest.raises(FormatError) as refused:
+        ingest_file(store, "md", tmp_path / "traj.dcd", UserMetadata(sample="t"),
+                    reader_options={"topology": str(short)})
+    assert str(short) in str(refused.value) and str(staging) not in str(refused.value)
+    assert list(staging.iterdir()) == []
