@@ -144,6 +144,27 @@ def _table(title: str, runs: dict[str, dict], baseline_label: str) -> list[str]:
     return lines
 
 
+def _history(previous: str) -> list[str]:
+    """The earlier results file as history lines: its own history, plus one line for the run it held
+    (when, and each variant's seconds, ratio and peak RSS)."""
+    lines = previous.splitlines()
+    history = [line for line in lines if line.startswith("history:")]
+    when = next((line.split("load at start:", 1)[1].split(" up ")[0].strip() for line in lines
+                 if line.startswith("load at start:")), "")
+    figures: list[str] = []
+    section = ""
+    for line in lines:
+        if line.startswith(("GROMACS XTC", "LAMMPS dump")):
+            section = "XTC" if line.startswith("GROMACS") else "dump"
+        parts = line.rsplit(None, 3)
+        if section and len(parts) == 4 and parts[1].replace(".", "", 1).isdigit() and not line.startswith("variant"):
+            name = parts[0].replace("battkg ingest md", "ingest").split(":")[0].strip()
+            figures.append(f"{section} {name} {parts[1]} s ({parts[2]}×, {parts[3]} MiB)")
+    if figures:
+        history.insert(0, f"history: run at {when or 'an earlier date'}: " + "; ".join(figures))
+    return history
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--atoms", type=int, default=10_000)
@@ -164,12 +185,11 @@ def main() -> None:
         xtc_mib, dump_mib = xtc.stat().st_size / 2**20, dump.stat().st_size / 2**20
     n_sel = sum(int(round(frac * args.atoms)) for name, frac in FRACTIONS if name in ("LI", "P"))
     kept_mib = n_sel * args.frames * 3 * 4 / 2**20
-    previous = [line for line in (RESULTS.read_text().splitlines() if RESULTS.exists() else [])
-                if line.startswith("history:")]
+    previous = _history(RESULTS.read_text() if RESULTS.exists() else "")
     lines = [
         f"MD ingest benchmark: {args.atoms} atoms × {args.frames} frames (inputs generated in {t_gen:.1f} s)",
         machine(),
-        f"load at start: {load}",
+        f"load at start: {time.strftime('%Y-%m-%d')} {load}",
         "",
         *_table(f"GROMACS XTC {xtc_mib:.1f} MiB + .gro", xtc_runs, "baseline: libmdaxdr stream, no ingest"),
         "",
