@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 import zlib
 from collections import deque
-from contextlib import nullcontext
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +38,8 @@ CHUNK_VALUES = 1 << 15
 # bits as the chunk's range needs); deflate then has far fewer bytes to compress.  Floats get shuffle +
 # deflate: HDF5's scale-offset is lossy for floating point.
 LOSSLESS_SCALEOFFSET_KINDS = "iu"
-# 1-D float/complex arrays are shuffled and deflated by :class:`ChunkWriter` on a thread pool and
-# written as raw chunks.
+# Float/complex arrays (1-D, or N-D chunked by whole rows) are shuffled and deflated by
+# :class:`ChunkWriter` on a thread pool and written as raw chunks.
 THREADED_KINDS = "fc"
 DEFLATE_THREADS = max(1, min(4, os.cpu_count() or 1))
 # An N-D array is chunked by whole rows up to this row size (an MD frame of 700 000 atoms), else by h5py.
@@ -94,10 +94,10 @@ class ChunkWriter:
     takes the compression off the thread that parses the next file or builds the record.  At most
     ``4 × threads`` chunks are in flight, so memory stays bounded."""
 
-    def __init__(self, threads: int = DEFLATE_THREADS) -> None:
-        self._threads = threads
+    def __init__(self, threads: int | None = None) -> None:
+        self._threads = threads or DEFLATE_THREADS
         self._started_pool: ThreadPoolExecutor | None = None  # started on the first multi-chunk array
-        self._ahead = 4 * threads
+        self._ahead = 4 * self._threads
         self._pending: deque[tuple[h5py.Dataset, tuple[int, ...], Future[bytes]]] = deque()
         # id(array) -> (array, chunk shape, its chunk futures), from precompress(); the array is read-only meanwhile
         self._ahead_of_time: dict[int, tuple[np.ndarray, tuple[int, ...], list[Future[bytes]]]] = {}
@@ -127,7 +127,8 @@ class ChunkWriter:
                     values.flags.writeable = False
                     self._made_read_only.append(values)
                 shape = _chunk_shape(values)
-                assert isinstance(shape, tuple)  # _raw_chunked
+                if not isinstance(shape, tuple):  # pragma: no cover - _raw_chunked() excludes it
+                    continue
                 futures = [self._pool.submit(_shuffled_deflate, values[start:start + shape[0]], shape)
                            for start in range(0, values.shape[0], shape[0])]
                 self._ahead_of_time[id(values)] = (values, shape, futures)
@@ -139,13 +140,16 @@ class ChunkWriter:
         if first_row % dataset.chunks[0] or rows.shape[0] > dataset.chunks[0]:
             raise ValueError(f"rows {first_row}..{first_row + rows.shape[0]} are not one chunk of {dataset.name} "
                              f"(chunks of {dataset.chunks[0]} rows)")
+        if rows.shape[1:] != tuple(dataset.chunks[1:]):  # a short row would be padded with zeros unnoticed
+            raise ValueError(f"rows of shape {rows.shape[1:]} do not fit {dataset.name}, whose rows are "
+                             f"{tuple(dataset.chunks[1:])}")
         self._queue(dataset, rows, first_row)
 
     def write_array(self, dataset: h5py.Dataset, values: np.ndarray) -> None:
-        """Queue every chunk of ``values`` (the whole dataset)."""
+        """Write every chunk of ``values`` (the whole dataset); returns once they are all in the file."""
         self._check(dataset, values)
         length = dataset.chunks[0]
-        early = self._ahead_of_time.get(id(values))
+        early = self._ahead_of_time.pop(id(values), None)  # popped: its chunks' memory goes once written
         if early is not None and early[0] is values and early[1] == tuple(dataset.chunks):
             for index, future in enumerate(early[2]):
                 self._pending.append((dataset, (index * length,) + (0,) * (values.ndim - 1), future))
@@ -187,8 +191,13 @@ class ChunkWriter:
             if not discard:
                 self.drain()
         finally:
+            # Not yet started compressions are dropped (after an error, or arrays never written): an
+            # error reaches the user without waiting for them.
             for _, _, future in self._pending:
                 future.cancel()
+            for _, _, futures in self._ahead_of_time.values():
+                for future in futures:
+                    future.cancel()
             self._pending.clear()
             if self._started_pool is not None:
                 self._started_pool.shutdown(wait=True)

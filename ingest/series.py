@@ -87,7 +87,7 @@ class _SeriesWriter:
         for key, value in record_attrs.items():
             self.h5.attrs[key] = value
         self.group = self.h5.create_group("series")
-        self.chunks = ChunkWriter()  # compresses on other cores while the next members are parsed
+        self.chunk_writer = ChunkWriter()  # compresses on other cores while the next members are parsed
         self.signal: h5py.Dataset | None = None
         self.rows: list[np.ndarray] = []
         self.written = 0
@@ -111,18 +111,26 @@ class _SeriesWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Queue the buffered rows as one chunk (compressed on the writer's threads)."""
         if not self.rows or self.signal is None:
             return
         block = np.vstack(self.rows)  # one chunk's rows (fewer for the last one)
         self.signal.resize(self.written + block.shape[0], axis=0)
-        self.chunks.submit(self.signal, block, self.written)
+        self.chunk_writer.submit(self.signal, block, self.written)
         self.written += block.shape[0]
         self.rows.clear()
+
+    def finish_rows(self) -> None:
+        """Write the last rows and every queued chunk.  Before any other dataset is created: otherwise
+        where the last chunks land (and so the file's checksum, its blob key) would depend on the number
+        of compression threads."""
+        self.flush()
+        self.chunk_writer.drain()
 
     def reorder(self, order: np.ndarray) -> None:
         """Permute rows so row i becomes old row ``order[i]``, one chunk-sized block at a time."""
         assert self.signal is not None
-        self.chunks.drain()  # the rows are read back below
+        self.chunk_writer.drain()  # the rows are read back below
         name = self.signal.name
         old = self.signal
         new = self.group.create_dataset(
@@ -136,8 +144,8 @@ class _SeriesWriter:
             rows = old[np.sort(wanted)]
             block = np.empty_like(rows)
             block[ascending] = rows
-            self.chunks.submit(new, block, start)
-        self.chunks.drain()
+            self.chunk_writer.submit(new, block, start)
+        self.chunk_writer.drain()
         del self.group[name]
         self.group.move(new.name, name)
         self.signal = self.group[name]
@@ -145,7 +153,7 @@ class _SeriesWriter:
     def close(self, *, discard: bool = False) -> None:
         """Write what is queued (nothing if ``discard``: the file is being thrown away) and close."""
         try:
-            self.chunks.close(discard=discard)
+            self.chunk_writer.close(discard=discard)
         finally:
             self.h5.close()
 
@@ -238,7 +246,7 @@ def ingest_series(
                 members.append(_Member(path.name, ref.sha256, start if isinstance(start, datetime) else None))
                 if progress:
                     progress(index + 1)
-        writer.flush()
+        writer.finish_rows()
 
         # Order by measurement time when every member has one ------------------------------
         times = [m.time for m in members]

@@ -115,6 +115,8 @@ def test_chunk_writer_appends_rows_of_a_growing_2d_dataset(tmp_path: Path) -> No
             writer.submit(signal, rows[start:start + 5], start)
         with pytest.raises(ValueError, match="not one chunk"):
             writer.submit(signal, rows[:5], 3)  # not at a chunk boundary
+        with pytest.raises(ValueError, match="do not fit"):
+            writer.submit(signal, rows[:5, :499], 0)  # a short row would be zero-padded silently
         writer.drain()
         np.testing.assert_array_equal(signal[()], rows)
         lzf = h5.create_dataset("lzf", shape=(10, 500), dtype="f8", chunks=(5, 500), compression="lzf")
@@ -164,3 +166,24 @@ def test_nd_arrays_are_chunked_by_whole_rows(tmp_path: Path, monkeypatch: pytest
         stored = h5["/timeseries/positions"]
         assert stored.chunks is not None and stored.chunks[1:] != (12000, 3)  # h5py's own choice
         np.testing.assert_array_equal(stored[()], positions)
+
+
+def test_an_error_drops_the_compression_not_yet_started(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After precompress(), an error (a file check() refuses, Ctrl-C) must reach the user without waiting
+    for every chunk of the file to be compressed."""
+    import battkg.arrays as arrays_module
+
+    compressed: list[int] = []
+    real = arrays_module._shuffled_deflate
+
+    def counting(chunk: np.ndarray, shape: tuple[int, ...]) -> bytes:
+        compressed.append(1)
+        return real(chunk, shape)
+
+    monkeypatch.setattr(arrays_module, "_shuffled_deflate", counting)
+    values = np.random.default_rng(1).random(200 * CHUNK_VALUES)  # 200 chunks
+    with pytest.raises(KeyboardInterrupt):
+        with ChunkWriter(threads=1) as writer:
+            writer.precompress([_block({"voltage": values})])
+            raise KeyboardInterrupt
+    assert len(compressed) < 100 and values.flags.writeable

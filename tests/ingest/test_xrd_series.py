@@ -211,3 +211,21 @@ def test_align_series_tracks_the_003_reflection_moving_as_c_expands(repo, tmp_pa
         align_series(repo, "00000000-0000-0000-0000-000000000000")
     with pytest.raises(QueryError, match="fewer than 3 points"):
         align_series(repo, result.record_id, peak_window=(18.0, 18.01))
+
+
+def test_series_hdf5_bytes_do_not_depend_on_the_number_of_compression_threads(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The HDF5 file is a blob keyed by its checksum: chunks compressed on 1 or 4 threads must land at the
+    same places in the file (more threads keep more chunks queued when the other datasets are created)."""
+    import battkg.arrays as arrays_module
+    from battkg.store import open_repository
+
+    monkeypatch.setattr(series_module, "CHUNK_BYTES", N_POINTS * 8)  # one pattern per chunk: 12 chunks
+    run = _series(tmp_path)
+    files = []
+    for threads in (1, 4):
+        monkeypatch.setattr(arrays_module, "DEFLATE_THREADS", threads)
+        with open_repository(tmp_path / f"store-{threads}") as repo:
+            result = _ingest(repo, run)
+            files.append(_h5(repo, result.record_iri).read_bytes())
+    assert files[0] == files[1]
