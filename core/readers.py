@@ -160,6 +160,9 @@ class ReaderInfo:
     priority: int = 50  # lower wins when several readers claim a file
     media_type: str | None = None  # IANA media type of the raw file (else guessed from the suffix)
     options: tuple[ReaderOption, ...] = ()  # settings a user may give (see ReaderOption)
+    # Further files this reader reads (keys of its technique's ``file_options``, e.g. an MD "topology"): any
+    # other such file given is refused, so a record never names a file battkg did not read.
+    file_options: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,12 @@ def _ingest_staged(repo: Repository, tech: Technique, technique_key: str, path: 
         t = time.perf_counter()
         try:
             reader = detect_reader(technique_key, raw.path, format_id)
+            for key, (_, staged_companion) in companions.items():
+                if key not in reader.info.file_options:
+                    takes = ", ".join(reader.info.file_options) or "no further files"
+                    raise FormatError(staged_companion.source, f"the {reader.info.id} reader "
+                                      f"({reader.info.description}) does not read {key} files; it takes {takes}",
+                                      field=key, reader=reader.info.id)
             parsed = reader.read(raw.path, **read_options)
         except BattkgError as exc:
             _name_user_files(exc, staged_files)

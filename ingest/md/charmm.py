@@ -58,6 +58,7 @@ READER = ReaderInfo(
     # Fortran record marker 84 then "CORD", little- or big-endian.
     magic=(b"T\x00\x00\x00CORD", b"\x00\x00\x00TCORD"),
     priority=40,
+    file_options=("topology",),
 )
 
 _AKMA_TO_PS = 4.888821e-2  # 1 AKMA time unit = 48.88821 fs (CHARMM documentation, "usage")

@@ -62,6 +62,7 @@ READER = ReaderInfo(
     description="GROMACS .gro structure, .xtc/.trr trajectory (with .gro topology)",
     magic=(b"\x00\x00\x07\xcb", b"\x00\x00\x07\xc9"),  # XDR magic numbers 1995 (XTC) and 1993 (TRR)
     priority=40,
+    file_options=("topology", "energies"),
 )
 
 _NM_TO_ANGSTROM = 10.0

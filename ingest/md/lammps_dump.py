@@ -85,6 +85,7 @@ READER = ReaderInfo(
     magic=(b"ITEM: TIMESTEP", b"ITEM: UNITS", b"ITEM: TIME"),
     sniff=_sniff,
     priority=40,
+    file_options=("topology",),
 )
 
 _COORD_SETS = (  # (columns, kind, scaled, unwrapped)

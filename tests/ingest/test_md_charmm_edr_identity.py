@@ -442,3 +442,21 @@ def test_a_topology_is_parsed_from_its_staged_copy_and_errors_name_the_users_fil
                     reader_options={"topology": str(short)})
     assert str(short) in str(refused.value) and str(staging) not in str(refused.value)
     assert list(staging.iterdir()) == []
+
+
+def test_a_further_file_the_reader_does_not_read_is_refused(store: Repository, tmp_path: Path) -> None:
+    """A record must not name, as the simulation's energies or topology, a file battkg never read: the
+    CHARMM reader takes no .edr, the XYZ reader no topology."""
+    psf = write_psf(tmp_path / "system.psf", ELECTROLYTE)
+    write_dcd(tmp_path / "traj.dcd", 48)
+    edr, _ = _edr("cat_small")
+    before = snapshot(store)
+    with pytest.raises(FormatError, match=rf"{edr.name}, field 'energies'.*md\.charmm\.dcd reader .* does not read "
+                                          r"energies files; it takes topology"):
+        ingest_file(store, "md", tmp_path / "traj.dcd", UserMetadata(sample="s"),
+                    reader_options={"topology": str(psf), "energies": str(edr)})
+    (tmp_path / "water.xyz").write_text("3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n")
+    with pytest.raises(FormatError, match=r"system\.psf, field 'topology'.*md\.xyz reader .* it takes no further files"):
+        ingest_file(store, "md", tmp_path / "water.xyz", UserMetadata(sample="s"), reader_options={"topology": str(psf)})
+    assert snapshot(store) == before
+    assert list(store.blobs.tmp_dir.iterdir()) == []
