@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - a declared dependency; only a platform
 # on a thread pool (ChunkWriter), 5-10x faster than zlib.
 COMPRESSION = "gzip"
 DEFLATE_LEVEL = 1
+# The filters of every chunked numeric dataset battkg writes (the record's arrays, the operando series):
+# ChunkWriter writes raw chunks for exactly these (raw_chunks_possible).
+FILTERS: dict[str, object] = {"compression": COMPRESSION, "compression_opts": DEFLATE_LEVEL, "shuffle": True}
 # Chunk length of 1-D arrays (32768 values, 256 KiB of float64).  h5py's automatic choice for
 # a 10^6-value series is ~4000 values: 250 chunks whose per-chunk overhead made the 8 arrays
 # of a cycling file 15-20 % slower to write (0.33 vs 0.28 s) and 1.6x bigger (6.3 vs 4.0 MB).
@@ -272,8 +275,7 @@ def _create_dataset(group: h5py.Group, name: str, values: np.ndarray, *, with_da
         "track_times": False}  # same content, same bytes
     if values.size < MIN_CHUNKED_VALUES:
         return group.create_dataset(name, **common)
-    return group.create_dataset(name, **common, chunks=_chunk_shape(values), compression=COMPRESSION,
-                                compression_opts=DEFLATE_LEVEL, shuffle=True)
+    return group.create_dataset(name, **common, chunks=_chunk_shape(values), **FILTERS)
 
 
 def read_array(path: Path, hdf5_path: str) -> np.ndarray:

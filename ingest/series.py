@@ -37,7 +37,7 @@ from typing import Callable
 import h5py
 import numpy as np
 
-from battkg.arrays import COMPRESSION, DEFLATE_LEVEL, ArrayDescription, ChunkWriter
+from battkg.arrays import FILTERS, ArrayDescription, ChunkWriter
 from battkg.blobs import BlobRef, BlobTransaction, sha256_file
 from battkg.errors import FormatError, MetadataError
 from battkg.ingest.pipeline import (SIDECAR_SUFFIXES, IngestResult, prepare_record, record_inputs,
@@ -101,8 +101,7 @@ class _SeriesWriter:
         axis_ds.attrs.update({"quantity": axis_quantity, "unit": axis_unit})
         self.signal = self.group.create_dataset(
             signal_name, shape=(0, n_points), maxshape=(None, n_points), dtype=dtype,
-            chunks=(self.rows_per_chunk, n_points), compression=COMPRESSION, compression_opts=DEFLATE_LEVEL,
-            shuffle=True, track_times=False)
+            chunks=(self.rows_per_chunk, n_points), **FILTERS, track_times=False)
         self.signal.attrs.update({"quantity": signal_quantity, "unit": signal_unit})
 
     def append(self, row: np.ndarray) -> None:
@@ -135,8 +134,7 @@ class _SeriesWriter:
         old = self.signal
         new = self.group.create_dataset(
             name.rsplit("/", 1)[-1] + "__ordered", shape=old.shape, maxshape=old.maxshape, dtype=old.dtype,
-            chunks=old.chunks, compression=COMPRESSION, compression_opts=DEFLATE_LEVEL, shuffle=True,
-            track_times=False)
+            chunks=old.chunks, **FILTERS, track_times=False)
         new.attrs.update(dict(old.attrs))
         for start in range(0, order.size, self.rows_per_chunk):
             wanted = order[start:start + self.rows_per_chunk]
